@@ -1,0 +1,1 @@
+"""Facial expression perception for robots and Unity installations."""

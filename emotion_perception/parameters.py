@@ -1,0 +1,98 @@
+"""The perception parameters: one table for the ROS node, the YAML file and the CLI."""
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+from emotion_perception.detection import DetectorConfig
+from emotion_perception.pipeline import PipelineConfig
+from emotion_perception.tracking import TrackerConfig
+
+Value = Union[bool, int, float, str]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A parameter: its name, default, meaning and allowed range."""
+
+    name: str
+    default: Value
+    description: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+
+
+_DET, _TRK = DetectorConfig(), TrackerConfig()
+_PIPE = PipelineConfig()
+
+#: Parameters that map onto PipelineConfig; all may change while the node runs.
+PIPELINE_PARAMETERS = (
+    ParamSpec('scale_factor', _DET.scale_factor, 'Haar scaleFactor: image pyramid step', 1.01, 2.0),
+    ParamSpec('min_neighbors', _DET.min_neighbors, 'Haar minNeighbors: higher = fewer, surer '
+              'detections', 0, 20),
+    ParamSpec('min_size', _DET.min_size, 'Smallest face searched for, pixels', 1, 1000),
+    ParamSpec('detect_scale', _DET.detect_scale, 'Full-frame search runs on the frame resized '
+              'by this (1.0 = full size; faces under 24/detect_scale px are missed)', 0.1, 1.0),
+    ParamSpec('detect_every', _PIPE.detect_every, 'Search the whole frame every N frames; in '
+              'between only near known faces (1 = every frame)', 1, 100),
+    ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
+              'fraction per side', 0.0, 2.0),
+    ParamSpec('max_missed', _TRK.max_missed, 'Frames a face may go undetected and keep its id',
+              0, 300),
+    ParamSpec('smoothing', _TRK.smoothing, 'Weight of past scores in the per-face moving '
+              'average (0 = off)', 0.0, 0.99),
+    ParamSpec('landmarks', _PIPE.landmarks, 'Estimate dlib 68 landmarks and head pose'),
+    ParamSpec('align', _PIPE.align, 'Level the eyes before classifying (needs landmarks)'),
+    ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image'),
+)
+PIPELINE_NAMES = frozenset(p.name for p in PIPELINE_PARAMETERS)
+
+
+def check(spec: ParamSpec, value: Any) -> Value:
+    """`value` if it fits `spec` (type and range), else ValueError saying why."""
+    kind = type(spec.default)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if type(value) is not kind:
+        raise ValueError(f'{spec.name} must be a {kind.__name__}, got {value!r}')
+    if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
+        raise ValueError(f'{spec.name} must be in [{spec.low}, {spec.high}], got {value}')
+    return value
+
+
+def pipeline_config(values: dict[str, Any], base: PipelineConfig = PipelineConfig()
+                    ) -> PipelineConfig:
+    """A PipelineConfig from parameter values (checked); names not given keep `base`."""
+    specs = {s.name: s for s in PIPELINE_PARAMETERS}
+    unknown = set(values) - set(specs)
+    if unknown:
+        raise ValueError(f'unknown perception parameter(s): {", ".join(sorted(unknown))}')
+    v = {name: check(specs[name], value) for name, value in values.items()}
+    detector = replace(base.detector, **{k: v[k] for k in ('scale_factor', 'min_neighbors',
+                       'min_size', 'detect_scale', 'roi_margin') if k in v})
+    tracker = replace(base.tracker, **{k: v[k] for k in ('max_missed', 'smoothing') if k in v})
+    rest = {k: v[k] for k in ('detect_every', 'landmarks', 'align', 'flip_average') if k in v}
+    return replace(base, detector=detector, tracker=tracker, **rest)
+
+
+def load_params_file(path: Path) -> dict[str, dict[str, Any]]:
+    """{node name: parameters} from a ROS 2 parameter YAML file, with a clear error."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ValueError(f'cannot read parameter file {path}: {exc.strerror}') from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, 'problem_mark', None)
+        line = f' at line {where.line + 1}' if where else ''
+        raise ValueError(f'parameter file {path} is not valid YAML{line}') from exc
+    if not isinstance(data, dict):
+        raise ValueError(f'parameter file {path} must map node names to parameters')
+    nodes = {}
+    for node, body in data.items():
+        params = body.get('ros__parameters') if isinstance(body, dict) else None
+        if not isinstance(params, dict):
+            raise ValueError(f'parameter file {path}: `{node}` needs a `ros__parameters` map')
+        nodes[str(node).strip('/')] = params
+    return nodes

@@ -1,0 +1,62 @@
+"""The one JSON schema of this project: Unity socket lines, `process` output and logs.
+
+It keeps the original scripts' fields (`faceCount`, `faces[].expressionIdx`,
+`faces[].expression`, `faces[].position{x,y,width,height}`) so existing Unity scenes
+parse it unchanged, and adds the rest. Flat arrays only (Unity's JsonUtility cannot read
+nested arrays), camelCase like the original fields.
+"""
+
+import json
+from typing import Any
+
+from emotion_perception.expressions import EXPRESSIONS
+from emotion_perception.results import Face, FrameResult
+
+SCHEMA_NAME = 'emotion_perception.faces'
+SCHEMA_VERSION = 1
+
+
+def face_to_json(face: Face) -> dict[str, Any]:
+    """One face as a JSON-ready dict."""
+    pose = face.head_pose
+    return {
+        'id': face.id,
+        'expressionIdx': face.expression_idx,
+        'expression': face.expression,
+        'confidence': round(face.confidence, 4),
+        'scores': [round(float(s), 4) for s in face.scores],
+        'position': {'x': face.box.x, 'y': face.box.y,
+                     'width': face.box.width, 'height': face.box.height},
+        'landmarks': ([] if face.landmarks is None
+                      else [round(float(v), 1) for v in face.landmarks.reshape(-1)]),
+        'hasHeadPose': pose is not None,
+        'headPose': {'yaw': round(pose.yaw, 2), 'pitch': round(pose.pitch, 2),
+                     'roll': round(pose.roll, 2)} if pose else {'yaw': 0.0, 'pitch': 0.0,
+                                                                'roll': 0.0},
+        'valence': round(face.valence, 4),
+        'arousal': round(face.arousal, 4),
+    }
+
+
+def frame_to_json(result: FrameResult) -> dict[str, Any]:
+    """One frame as a JSON-ready dict."""
+    return {
+        'type': 'faces',
+        'frame': result.frame,
+        'stamp': round(result.stamp, 6),
+        'imageWidth': result.width,
+        'imageHeight': result.height,
+        'faceCount': len(result.faces),
+        'faces': [face_to_json(f) for f in result.faces],
+    }
+
+
+def hello_json() -> dict[str, Any]:
+    """The first line a Unity client receives: what follows and in which version."""
+    return {'type': 'hello', 'schema': SCHEMA_NAME, 'schemaVersion': SCHEMA_VERSION,
+            'expressions': list(EXPRESSIONS)}
+
+
+def dumps_line(obj: dict[str, Any]) -> bytes:
+    """Compact JSON plus newline, as sent on the socket and written to `.jsonl`."""
+    return json.dumps(obj, separators=(',', ':')).encode() + b'\n'

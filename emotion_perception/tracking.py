@@ -1,0 +1,96 @@
+"""Stable face ids across frames, and per-face smoothing of the expression scores."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from emotion_perception.results import Box
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """How faces are matched between frames and how their scores are smoothed."""
+
+    #: A face keeps its id through this many frames in which it is not detected.
+    max_missed: int = 8
+    #: A detection continues a track when its box overlaps the track's this much (IoU)...
+    min_iou: float = 0.2
+    #: ...or its centre lies within this many box widths of the track's centre.
+    max_center_shift: float = 0.6
+    #: Weight of the past in the exponential moving average of scores (0 = off).
+    smoothing: float = 0.6
+
+    def __post_init__(self) -> None:
+        """Reject values the tracker cannot use, with the reason."""
+        if self.max_missed < 0:
+            raise ValueError(f'max_missed must be >= 0, got {self.max_missed}')
+        if not 0.0 <= self.min_iou <= 1.0:
+            raise ValueError(f'min_iou must be in [0, 1], got {self.min_iou}')
+        if self.max_center_shift < 0.0:
+            raise ValueError(f'max_center_shift must be >= 0, got {self.max_center_shift}')
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f'smoothing must be in [0, 1), got {self.smoothing}')
+
+
+@dataclass
+class Track:
+    """One face followed over time."""
+
+    id: int
+    box: Box
+    missed: int = 0
+    scores: Optional[np.ndarray] = None
+
+    def smooth(self, scores: np.ndarray, weight: float) -> np.ndarray:
+        """Blend new scores into the track's running average and return it."""
+        if self.scores is None or weight == 0.0:
+            self.scores = np.asarray(scores, dtype=np.float32)
+        else:
+            self.scores = weight * self.scores + (1.0 - weight) * scores
+        return self.scores
+
+
+class Tracker:
+    """Greedy matching of detections to tracks by overlap, then by centre distance."""
+
+    def __init__(self, config: TrackerConfig = TrackerConfig()) -> None:
+        self.config = config
+        self.tracks: list[Track] = []
+        self._next_id = 1
+
+    def _affinity(self, track: Track, box: Box) -> float:
+        """How well a detection continues a track: > 0 when it may, higher is better."""
+        iou = track.box.iou(box)
+        if iou >= self.config.min_iou:
+            return 1.0 + iou
+        (tx, ty), (bx, by) = track.box.center, box.center
+        shift = np.hypot(tx - bx, ty - by) / max(track.box.width, 1)
+        size_ratio = box.width / max(track.box.width, 1)
+        if shift <= self.config.max_center_shift and 0.6 <= size_ratio <= 1.6:
+            return 1.0 - shift / (self.config.max_center_shift + 1e-9)
+        return 0.0
+
+    def update(self, boxes: list[Box]) -> list[Track]:
+        """Match this frame's boxes to tracks; returns the track of each box, in order."""
+        pairs = sorted(((self._affinity(t, b), ti, bi) for ti, t in enumerate(self.tracks)
+                        for bi, b in enumerate(boxes)), reverse=True)
+        track_of: dict[int, Track] = {}
+        used: set[int] = set()
+        for affinity, ti, bi in pairs:
+            if affinity <= 0.0:
+                break
+            if ti in used or bi in track_of:
+                continue
+            used.add(ti)
+            track_of[bi] = self.tracks[ti]
+        for ti, track in enumerate(self.tracks):
+            track.missed = 0 if ti in used else track.missed + 1
+        for bi, box in enumerate(boxes):
+            if bi not in track_of:
+                track_of[bi] = Track(id=self._next_id, box=box)
+                self._next_id += 1
+                self.tracks.append(track_of[bi])
+            track_of[bi].box = box
+        self.tracks = [t for t in self.tracks if t.missed <= self.config.max_missed]
+        return [track_of[bi] for bi in range(len(boxes))]
