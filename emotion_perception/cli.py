@@ -38,7 +38,7 @@ def _pipeline(params: Optional[str]):
 
     config = PipelineConfig()
     if params:
-        section = load_params_file(Path(params)).get('perception_node', {})
+        section = load_params_file(Path(params)).get('perception', {})
         config = pipeline_config({k: v for k, v in section.items() if k in PIPELINE_NAMES})
     return FacePipeline(config)
 
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        'and write one JSON object per frame')
     p.add_argument('source', help='video file, image folder, camera index, /dev/videoN or demo')
     p.add_argument('--output', '-o', required=True, help='.jsonl file to write (- = stdout)')
-    p.add_argument('--params', help='ROS 2 parameter YAML (its perception_node section)')
+    p.add_argument('--params', help='ROS 2 parameter YAML (its perception section)')
     p.add_argument('--max-frames', type=int, help='stop after this many frames')
     p.set_defaults(func=cmd_process)
 

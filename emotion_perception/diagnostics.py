@@ -1,0 +1,32 @@
+"""Periodic health reports on /diagnostics (diagnostic_updater is not on pip)."""
+
+from typing import Callable
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.node import Node
+
+OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
+
+#: What a node reports: level, one-line message, and key/value figures.
+Report = tuple[bytes, str, dict[str, object]]
+
+
+class DiagnosticsReporter:
+    """Publishes `report()` as one DiagnosticStatus every `period` seconds."""
+
+    def __init__(self, node: Node, report: Callable[[], Report], period: float = 1.0) -> None:
+        self._node, self._report = node, report
+        self._pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._name = f'{node.get_name()}: {node.get_fully_qualified_name()}'
+        self._timer = node.create_timer(period, self._publish)
+
+    def _publish(self) -> None:
+        """Build and send one report."""
+        level, message, values = self._report()
+        status = DiagnosticStatus(level=level, name=self._name, message=message,
+                                  hardware_id=self._node.get_fully_qualified_name(),
+                                  values=[KeyValue(key=k, value=str(v))
+                                          for k, v in values.items()])
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = self._node.get_clock().now().to_msg()
+        self._pub.publish(array)

@@ -1,0 +1,38 @@
+"""The node graph, in one place for `bringup.launch.py` and `emotion-perception run`."""
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class NodeEntry:
+    """A node of the graph: its name, its `ros2 run` executable and its class."""
+
+    name: str
+    executable: str
+    factory: str  # 'module:Class'
+
+    def load(self) -> type:
+        """Import and return the node class."""
+        module, cls = self.factory.split(':')
+        return getattr(importlib.import_module(module), cls)
+
+
+NODES = (
+    NodeEntry('camera', 'camera_node', 'emotion_perception.camera_node:CameraNode'),
+    NodeEntry('perception', 'perception_node',
+              'emotion_perception.perception_node:PerceptionNode'),
+    NodeEntry('unity_bridge', 'unity_bridge_node',
+              'emotion_perception.unity_bridge_node:UnityBridgeNode'),
+)
+
+
+def default_params_file() -> Path:
+    """The checkout's config/params.yaml, else the installed package's."""
+    checkout = Path(__file__).resolve().parent.parent / 'config' / 'params.yaml'
+    if checkout.is_file():
+        return checkout
+    from ament_index_python.packages import get_package_share_directory
+
+    return Path(get_package_share_directory('emotion_perception')) / 'config' / 'params.yaml'

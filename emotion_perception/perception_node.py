@@ -1,0 +1,138 @@
+"""perception node: images in, `faces` (FaceExpressionArray) and an optional debug image out."""
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+from emotion_perception_msgs.msg import FaceExpressionArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+
+from emotion_perception.annotate import annotate
+from emotion_perception.conversions import (array_to_image, image_to_array, result_to_msg,
+                                            stamp_seconds)
+from emotion_perception.diagnostics import OK, WARN, DiagnosticsReporter, Report
+from emotion_perception.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
+from emotion_perception.pipeline import FacePipeline, ModelPaths
+from emotion_perception.ros_params import changes, declare, rejected
+
+NODE_PARAMETERS = (
+    ParamSpec('models_dir', '', 'Folder holding the three model files (empty = default)'),
+    ParamSpec('debug_image', True, 'Publish an annotated debug_image while someone subscribes'),
+)
+
+
+class PerceptionNode(Node):
+    """Always works on the newest image; older ones that arrive meanwhile are dropped."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('perception', **kwargs)
+        node_params = declare(self, NODE_PARAMETERS, read_only=True)
+        config = pipeline_config(declare(self, PIPELINE_PARAMETERS))
+        self._debug = node_params['debug_image']
+        models_dir = Path(node_params['models_dir']) if node_params['models_dir'] else None
+        self._pipeline = FacePipeline(config, ModelPaths.verified(models_dir))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self._faces_pub = self.create_publisher(FaceExpressionArray, 'faces', 10)
+        self._debug_pub = self.create_publisher(Image, 'debug_image', qos_profile_sensor_data)
+        self.create_subscription(Image, 'image_raw', self._on_image, qos_profile_sensor_data)
+        self._newest: Optional[Image] = None
+        self._arrived = threading.Condition()
+        self._running = True
+        self._received = self._processed = self._dropped = self._rejected = 0
+        self._latency = self._compute = 0.0
+        self._bad_encodings: set[str] = set()
+        self._window = (time.monotonic(), 0)
+        DiagnosticsReporter(self, self._report)
+        self._worker = threading.Thread(target=self._work, daemon=True, name='perception')
+        self._worker.start()
+        self.get_logger().info('ready: image_raw -> faces')
+
+    def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
+        """Validate and apply threshold/smoothing changes from the next frame on."""
+        try:
+            config = pipeline_config(changes(params, PIPELINE_PARAMETERS),
+                                     base=self._pipeline.config)
+        except ValueError as exc:
+            return rejected(exc)
+        self._pipeline.reconfigure(config)
+        return SetParametersResult(successful=True)
+
+    def _on_image(self, msg: Image) -> None:
+        """Keep only the newest image; never blocks."""
+        with self._arrived:
+            self._received += 1
+            if self._newest is not None:
+                self._dropped += 1
+            self._newest = msg
+            self._arrived.notify()
+
+    def _take(self) -> Optional[Image]:
+        """Wait for the next image (None at shutdown)."""
+        with self._arrived:
+            while self._newest is None and self._running:
+                self._arrived.wait(timeout=0.5)
+            msg, self._newest = self._newest, None
+            return msg
+
+    def _work(self) -> None:
+        """Process images until shutdown."""
+        while (msg := self._take()) is not None:
+            try:
+                frame = image_to_array(msg)
+            except ValueError as exc:
+                self._rejected += 1
+                if msg.encoding not in self._bad_encodings:
+                    self._bad_encodings.add(msg.encoding)
+                    self.get_logger().error(f'dropping images: {exc}')
+                continue
+            started = time.perf_counter()
+            result = self._pipeline.process(frame, stamp_seconds(msg.header.stamp))
+            self._faces_pub.publish(result_to_msg(result, msg.header))
+            if self._debug and self._debug_pub.get_subscription_count() > 0:
+                self._debug_pub.publish(array_to_image(annotate(frame, result), msg.header))
+            now = self.get_clock().now().nanoseconds * 1e-9
+            self._compute = time.perf_counter() - started
+            self._latency = now - stamp_seconds(msg.header.stamp)
+            self._processed += 1
+
+    def _report(self) -> Report:
+        """Diagnostics: processing rate, latency, drops and rejected images."""
+        then, count = self._window
+        now = time.monotonic()
+        rate = (self._processed - count) / max(now - then, 1e-6)
+        self._window = (now, self._processed)
+        level, message = OK, 'processing'
+        if self._rejected:
+            level, message = WARN, f'{self._rejected} images with unsupported encodings'
+        elif not self._received:
+            level, message = WARN, 'no images received yet'
+        return level, message, {
+            'rate_hz': f'{rate:.1f}', 'latency_ms': f'{self._latency * 1000:.1f}',
+            'compute_ms': f'{self._compute * 1000:.1f}', 'received': self._received,
+            'processed': self._processed, 'dropped': self._dropped,
+            'rejected': self._rejected}
+
+    def destroy_node(self) -> None:
+        """Stop the worker before the node goes."""
+        with self._arrived:
+            self._running = False
+            self._arrived.notify()
+        self._worker.join(timeout=5.0)
+        super().destroy_node()
+
+
+def main(args: Optional[list[str]] = None) -> int:
+    """`ros2 run emotion_perception perception_node`."""
+    from emotion_perception.runner import node_main
+
+    return node_main(PerceptionNode, args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Spinning nodes: one node per process (`ros2 run`), or the whole graph in one (`run`)."""
+
+import signal
+from pathlib import Path
+from typing import Callable, Optional
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
+
+from emotion_perception.graph import NODES, default_params_file
+from emotion_perception.model_store import ModelError
+from emotion_perception.parameters import load_params_file
+from emotion_perception.sources import SourceError, first_camera
+
+#: Errors a node's constructor raises for bad configuration; reported in one line.
+SETUP_ERRORS = (ValueError, ModelError, SourceError)
+
+
+def init(args: Optional[list[str]]) -> None:
+    """rclpy.init without its signal handler: Ctrl-C and SIGTERM raise KeyboardInterrupt,
+    so the nodes stop their threads before the context goes away."""
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def spin(nodes: list[Node]) -> int:
+    """Spin until Ctrl-C or shutdown, then destroy the nodes and shut rclpy down."""
+    executor = MultiThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        for node in nodes:
+            node.destroy_node()
+        executor.shutdown()
+        rclpy.try_shutdown()
+    return 0
+
+
+def node_main(factory: Callable[[], Node], args: Optional[list[str]] = None) -> int:
+    """Main of a single-node executable: init, build, spin; bad setup is one error line."""
+    init(args)
+    try:
+        node = factory()
+    except SETUP_ERRORS as exc:
+        rclpy.logging.get_logger(getattr(factory, '__name__', 'node')).error(str(exc))
+        rclpy.try_shutdown()
+        return 2
+    return spin([node])
+
+
+def resolve_source(source: str) -> str:
+    """'auto' becomes the first working webcam, else 'demo'; said in the log."""
+    logger = rclpy.logging.get_logger('emotion_perception')
+    if source != 'auto':
+        return source
+    index = first_camera()
+    if index is None:
+        logger.info('no webcam found: running the demo source (moving astronaut faces)')
+        return 'demo'
+    logger.info(f'webcam found: running /dev/video{index}')
+    return str(index)
+
+
+def run(source: str, params: Optional[Path], unity_port: Optional[int],
+        unity_host: Optional[str]) -> int:
+    """camera -> perception -> unity_bridge in this process, with the launch file's YAML."""
+    params = params or default_params_file()
+    load_params_file(params)
+    init(['--ros-args', '--params-file', str(params)])
+    overrides: dict[str, list[Parameter]] = {'camera': [], 'unity_bridge': []}
+    nodes: list[Node] = []
+    try:
+        overrides['camera'].append(Parameter('source', value=resolve_source(source)))
+        if unity_port is not None:
+            overrides['unity_bridge'].append(Parameter('port', value=unity_port))
+        if unity_host:
+            overrides['unity_bridge'].append(Parameter('host', value=unity_host))
+        for entry in NODES:
+            nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
+    except SETUP_ERRORS as exc:
+        rclpy.logging.get_logger('emotion_perception').error(str(exc))
+        for node in nodes:
+            node.destroy_node()
+        rclpy.try_shutdown()
+        return 2
+    return spin(nodes)

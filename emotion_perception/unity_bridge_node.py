@@ -1,0 +1,72 @@
+"""unity_bridge node: `faces` in, one JSON line per message out to every Unity TCP client."""
+
+import sys
+from typing import Optional
+
+from emotion_perception_msgs.msg import FaceExpressionArray
+from rclpy.node import Node
+
+from emotion_perception.conversions import msg_to_result
+from emotion_perception.diagnostics import OK, DiagnosticsReporter, Report
+from emotion_perception.parameters import ParamSpec
+from emotion_perception.ros_params import declare
+from emotion_perception.schema import dumps_line, frame_to_json, hello_json
+from emotion_perception.unity_server import UnityServer
+
+BRIDGE_PARAMETERS = (
+    ParamSpec('host', '127.0.0.1', 'Address to listen on (0.0.0.0 opens it to the LAN)'),
+    ParamSpec('port', 5000, 'TCP port Unity connects to (0 = any free port)', 0, 65535),
+    ParamSpec('queue_size', 2, 'Messages kept per client; older ones are dropped', 1, 100),
+    ParamSpec('max_rate', 0.0, 'Messages per second cap for all clients (0 = no cap)',
+              0.0, 1000.0),
+)
+
+
+class UnityBridgeNode(Node):
+    """Serves the JSON schema of `process` to Unity, never waiting for any client."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__('unity_bridge', **kwargs)
+        p = declare(self, BRIDGE_PARAMETERS, read_only=True)
+        self._server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
+                                   p['queue_size'], p['max_rate'], self.get_logger().info)
+        try:
+            self._server.start()
+        except OSError as exc:
+            raise ValueError(f'cannot listen on {p["host"]}:{p["port"]}: {exc.strerror or exc}'
+                             ) from exc
+        self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
+        DiagnosticsReporter(self, self._report)
+        self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port}')
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0)."""
+        return self._server.port
+
+    def _on_faces(self, msg: FaceExpressionArray) -> None:
+        """Serialise once, queue for every client; never blocks."""
+        self._server.publish(dumps_line(frame_to_json(msg_to_result(msg))))
+
+    def _report(self) -> Report:
+        """Diagnostics: clients and message counts."""
+        s = self._server.stats
+        return OK, f'{s.clients} Unity client(s)', {
+            'clients': s.clients, 'connections': s.connections, 'sent': s.sent,
+            'dropped': s.dropped, 'rate_limited': s.rate_limited}
+
+    def destroy_node(self) -> None:
+        """Close the clients and the socket before the node goes."""
+        self._server.stop()
+        super().destroy_node()
+
+
+def main(args: Optional[list[str]] = None) -> int:
+    """`ros2 run emotion_perception unity_bridge_node`."""
+    from emotion_perception.runner import node_main
+
+    return node_main(UnityBridgeNode, args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
