@@ -50,7 +50,10 @@ class FaceDetector:
     """OpenCV's Haar cascade, run on a downscaled frame or on a region near a known face."""
 
     def __init__(self, cascade_path: Path, config: DetectorConfig = DetectorConfig()) -> None:
-        self._cascade = cv2.CascadeClassifier(str(cascade_path))
+        try:
+            self._cascade = cv2.CascadeClassifier(str(cascade_path))
+        except (cv2.error, SystemError) as exc:
+            raise ModelError(f'{cascade_path} is not a Haar cascade OpenCV can load') from exc
         if self._cascade.empty():
             raise ModelError(f'{cascade_path} is not a Haar cascade OpenCV can load')
         self.config = config

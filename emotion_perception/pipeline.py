@@ -110,12 +110,13 @@ class FacePipeline:
     def process(self, image: np.ndarray, stamp: float = 0.0) -> FrameResult:
         """Detect, track and classify the faces of one frame."""
         cfg = self.config
-        gray = to_gray(image)
-        height, width = gray.shape
         frame = self._frame
         self._frame += 1
-        if height == 0 or width == 0:
-            return FrameResult(frame, stamp, width, height, [])
+        if image.size == 0:
+            return FrameResult(frame, stamp, image.shape[1] if image.ndim > 1 else 0,
+                               image.shape[0], [])
+        gray = to_gray(image)
+        height, width = gray.shape
         full_search = frame % cfg.detect_every == 0 or not self._tracker.tracks
         boxes = self._find_faces(gray, full_search)
         tracks = self._tracker.update(boxes)

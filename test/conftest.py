@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated ROS domain per test run, the models, test images."""
+
+import os
+import random
+
+# Before rclpy is imported anywhere: a domain of our own, discovery on this host only.
+os.environ['ROS_DOMAIN_ID'] = os.environ.get('EP_TEST_DOMAIN_ID', str(random.randint(40, 99)))
+os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope='session')
+def astronaut() -> np.ndarray:
+    """NASA's astronaut portrait (public domain), BGR 512x512."""
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope='session')
+def pipeline_factory():
+    """Build pipelines on the real, verified models."""
+    from emotion_perception.pipeline import FacePipeline, ModelPaths, PipelineConfig
+
+    models = ModelPaths.verified()
+
+    def make(config: PipelineConfig = PipelineConfig()) -> FacePipeline:
+        return FacePipeline(config, models)
+    return make
+
+
+@pytest.fixture(scope='session')
+def ros_context():
+    """rclpy initialised once for the session (domain set above)."""
+    import rclpy
+
+    rclpy.init()
+    yield
+    rclpy.try_shutdown()

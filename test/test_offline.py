@@ -1,0 +1,118 @@
+"""`emotion-perception process` and `evaluate`, and the frame sources, as users run them."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+
+from emotion_perception.demo import DemoScene, astronaut_face
+from emotion_perception.evaluation import evaluate
+from emotion_perception.sources import SourceError, camera_index, open_source
+
+from conftest import ROOT
+
+CLI = Path(sys.executable).parent / 'emotion-perception'
+FER2013 = Path(os.environ.get('FER2013_DIR', ROOT.parent / 'shared/data/fer2013-publictest'))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(CLI), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope='module')
+def demo_video(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp('video') / 'two_faces.avi'
+    scene = DemoScene(640, 480, 2)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
+    for i in range(45):
+        writer.write(scene.render(i))
+    writer.release()
+    return path
+
+
+def test_process_writes_one_schema_line_per_frame(demo_video, tmp_path):
+    out = tmp_path / 'out' / 'faces.jsonl'
+    proc = _cli('process', str(demo_video), '--output', str(out))
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 45 and [obj['frame'] for obj in lines] == list(range(45))
+    assert lines[10]['stamp'] == pytest.approx(10 / 30)
+    assert all(obj['faceCount'] == 2 for obj in lines)
+    assert {f['id'] for obj in lines for f in obj['faces']} == {1, 2}
+    assert {f['expression'] for obj in lines for f in obj['faces']} == {'Happy'}
+    assert '45 frames' in proc.stderr
+
+
+def test_process_truncated_video_keeps_what_it_can(demo_video, tmp_path):
+    cut = tmp_path / 'cut.avi'
+    data = demo_video.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    proc = _cli('process', str(cut), '--output', str(tmp_path / 'cut.jsonl'))
+    assert proc.returncode == 0, proc.stderr
+    count = len((tmp_path / 'cut.jsonl').read_text().splitlines())
+    assert 5 < count < 45
+
+
+@pytest.mark.parametrize('source,message', [('/no/such/video.mp4', 'video file not found'),
+                                            ('notes.mp4', 'not a video OpenCV can decode')])
+def test_process_unreadable_input_is_one_line_and_nonzero(tmp_path, source, message):
+    (tmp_path / 'notes.mp4').write_text('this is text, not a video\n')
+    proc = _cli('process', str(tmp_path / source) if source == 'notes.mp4' else source,
+                '--output', str(tmp_path / 'x.jsonl'))
+    assert proc.returncode == 2
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_image_folder_skips_unreadable_images(tmp_path, astronaut):
+    folder = tmp_path / 'images'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'a.png'), astronaut)
+    (folder / 'b.jpg').write_bytes(b'garbage')
+    cv2.imwrite(str(folder / 'c.jpg'), astronaut)
+    proc = _cli('process', str(folder), '--output', str(tmp_path / 'f.jsonl'))
+    assert proc.returncode == 0 and 'skipped 1 unreadable' in proc.stderr
+    lines = [json.loads(x) for x in (tmp_path / 'f.jsonl').read_text().splitlines()]
+    assert [obj['faces'][0]['expression'] for obj in lines] == ['Happy', 'Happy']
+
+
+def test_sources():
+    assert camera_index('/dev/video2') == 2 and camera_index('0') == 0
+    assert camera_index('video.mp4') is None
+    with pytest.raises(SourceError, match='cannot be opened'):
+        open_source('/dev/video97')
+    demo = open_source('demo')
+    assert demo.read().shape == (480, 640, 3) and demo.fps == 30.0
+
+
+def test_evaluate_json_on_a_folder_per_class(tmp_path):
+    for name in ('happy', 'sad'):
+        (tmp_path / name).mkdir()
+    face = cv2.cvtColor(astronaut_face(48), cv2.COLOR_BGR2GRAY)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / 'happy' / f'{i}.png'), face)
+    cv2.imwrite(str(tmp_path / 'sad' / '0.png'), face)
+    proc = _cli('evaluate', str(tmp_path), '--json')
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result['count'] == 4 and result['accuracy'] == pytest.approx(0.75)
+    assert result['recall']['Happy'] == 1.0 and result['recall']['Sad'] == 0.0
+    assert len(result['confusion']) == 7 and result['confusion'][4][3] == 1
+
+
+def test_evaluate_missing_dataset_is_one_line():
+    proc = _cli('evaluate', '/no/such/dataset')
+    assert proc.returncode == 2 and 'dataset folder not found' in proc.stderr
+
+
+@pytest.mark.skipif(not FER2013.is_dir(), reason=f'FER2013 PublicTest not at {FER2013}')
+def test_classifier_reaches_58_percent_on_fer2013():
+    from emotion_perception.classifier import ExpressionClassifier
+    from emotion_perception.model_store import EMOTION, verified_path
+
+    result = evaluate(ExpressionClassifier(verified_path(EMOTION)), FER2013)
+    assert result.count == 3589
+    assert result.accuracy >= 0.58

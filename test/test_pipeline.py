@@ -1,0 +1,105 @@
+"""The perception core on real images and real model files."""
+
+import cv2
+import h5py
+import numpy as np
+import pytest
+
+from emotion_perception.classifier import ExpressionClassifier
+from emotion_perception.demo import DemoScene
+from emotion_perception.detection import FaceDetector
+from emotion_perception.landmarks import LandmarkEstimator
+from emotion_perception.model_store import ModelError
+
+
+def test_astronaut_is_one_happy_face(pipeline_factory, astronaut):
+    result = pipeline_factory().process(astronaut, stamp=2.5)
+    assert (result.width, result.height, result.stamp) == (512, 512, 2.5)
+    assert len(result.faces) == 1
+    face = result.faces[0]
+    assert face.expression == 'Happy' and face.confidence > 0.9
+    assert 150 < face.box.center[0] < 300 and 60 < face.box.center[1] < 180
+    assert face.landmarks.shape == (68, 2)
+    assert abs(face.head_pose.yaw) < 30 and face.valence > 0.5
+
+
+@pytest.mark.parametrize('copies', [2, 3])
+def test_copies_get_distinct_ids_that_stay_put_as_they_move(pipeline_factory, copies):
+    pipeline, scene = pipeline_factory(), DemoScene(640, 480, copies)
+    seen: dict[int, list[float]] = {}
+    for i in range(60):
+        result = pipeline.process(scene.render(i))
+        assert len(result.faces) == copies
+        for face in result.faces:
+            seen.setdefault(face.id, []).append(face.box.center[0])
+            assert face.expression == 'Happy'
+    assert len(seen) == copies
+    moved = [max(xs) - min(xs) for xs in seen.values()]
+    assert min(moved) > 5, 'the faces should have moved'
+    columns = sorted(np.mean(xs) for xs in seen.values())
+    assert all(b - a > 100 for a, b in zip(columns, columns[1:]))
+
+
+@pytest.mark.parametrize('shape', [(0, 0, 3), (0, 640, 3), (480, 640, 3), (10, 12, 3),
+                                   (4, 4)])
+def test_frames_without_faces(pipeline_factory, shape):
+    result = pipeline_factory().process(np.full(shape, 127, np.uint8))
+    assert result.faces == [] and (result.height, result.width) == shape[:2]
+
+
+def test_huge_frame(pipeline_factory, astronaut):
+    big = cv2.resize(astronaut, (2560, 2560))
+    faces = pipeline_factory().process(big).faces
+    on_face = [f for f in faces if 750 < f.box.center[0] < 1500 and 300 < f.box.center[1] < 900
+               and f.box.width > 300]
+    assert len(on_face) == 1 and on_face[0].expression == 'Happy'
+
+
+@pytest.mark.parametrize('convert', [cv2.COLOR_BGR2GRAY, cv2.COLOR_BGR2BGRA])
+def test_gray_and_bgra_input(pipeline_factory, astronaut, convert):
+    image = cv2.cvtColor(astronaut, convert)
+    faces = pipeline_factory().process(image).faces
+    assert [f.expression for f in faces] == ['Happy']
+    if convert == cv2.COLOR_BGR2GRAY:
+        assert pipeline_factory().process(image[:, :, None]).faces[0].expression == 'Happy'
+
+
+def test_unusable_images_are_refused(pipeline_factory):
+    pipeline = pipeline_factory()
+    with pytest.raises(ValueError, match='8-bit'):
+        pipeline.process(np.zeros((10, 10), np.float32))
+    with pytest.raises(ValueError, match='gray, BGR or BGRA'):
+        pipeline.process(np.zeros((10, 10, 2), np.uint8))
+
+
+def test_face_cut_by_the_image_border(pipeline_factory, astronaut):
+    shifted = np.zeros_like(astronaut)
+    shifted[:, :512 - 190] = astronaut[:, 190:]   # the face now touches the left edge
+    result = pipeline_factory().process(shifted)
+    for face in result.faces:
+        assert face.box.x >= 0 and face.box.x + face.box.width <= 512
+        assert face.landmarks.shape == (68, 2)
+
+
+def test_model_of_the_wrong_shape_fails_at_load(tmp_path):
+    import keras
+
+    wrong = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(5, activation='softmax')])
+    path = tmp_path / 'wrong.h5'
+    wrong.save(path)
+    with pytest.raises(ModelError, match='expected'):
+        ExpressionClassifier(path)
+    with h5py.File(tmp_path / 'empty.h5', 'w'):
+        pass
+    with pytest.raises(ModelError, match='not a Keras model'):
+        ExpressionClassifier(tmp_path / 'empty.h5')
+
+
+def test_other_wrong_model_files_fail_at_load(tmp_path):
+    junk = tmp_path / 'junk.bin'
+    junk.write_bytes(b'not a model at all')
+    with pytest.raises(ModelError, match='Haar cascade'):
+        FaceDetector(junk)
+    with pytest.raises(ModelError, match='shape predictor'):
+        LandmarkEstimator(junk)
