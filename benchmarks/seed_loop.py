@@ -19,8 +19,10 @@ class SeedLoop:
     """Per-frame detection and per-face classification, exactly as the seeds did it."""
 
     def __init__(self, models_dir: Path) -> None:
-        self.cascade = cv2.CascadeClassifier(str(models_dir / 'haarcascade_frontalface_default.xml'))
-        self.predictor = dlib.shape_predictor(str(models_dir / 'shape_predictor_68_face_landmarks.dat'))
+        self.cascade = cv2.CascadeClassifier(
+            str(models_dir / 'haarcascade_frontalface_default.xml'))
+        self.predictor = dlib.shape_predictor(
+            str(models_dir / 'shape_predictor_68_face_landmarks.dat'))
         self.model = keras.models.load_model(str(models_dir / 'emotion_model.hdf5'), compile=False)
 
     def process(self, frame: np.ndarray) -> list[dict]:

@@ -38,8 +38,11 @@ class TruthFace:
 def write_fer_video(path: Path, dataset: Path, frames: int = 900, side: int = 112,
                     on_frames: int = 30, off_frames: int = 12, seed: int = 7,
                     fps: float = 30.0) -> list[list[TruthFace]]:
-    """Six cells, each showing a random FER2013 face that drifts for `on_frames`, then
-    leaves for `off_frames` before the next one; returns each frame's true faces."""
+    """Write a 640x480 video of moving FER2013 faces; return each frame's true faces.
+
+    Six cells each show a random FER2013 face that drifts for `on_frames`, then leaves
+    for `off_frames` before the next one appears.
+    """
     rng = random.Random(seed)
     pool = labelled_images(dataset)
     rng.shuffle(pool)

@@ -2,12 +2,12 @@
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
 from geometry_msgs.msg import Point32
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
 from emotion_perception.results import Box, Face, FrameResult, HeadPose
+from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
 
 #: Encodings the perception node accepts, and their channel counts.
 CHANNELS = {'bgr8': 3, 'rgb8': 3, 'bgra8': 4, 'rgba8': 4, 'mono8': 1}

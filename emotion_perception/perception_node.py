@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from emotion_perception_msgs.msg import FaceExpressionArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -14,12 +13,17 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from emotion_perception.annotate import annotate
-from emotion_perception.conversions import (array_to_image, image_to_array, result_to_msg,
-                                            stamp_seconds)
+from emotion_perception.conversions import (
+    array_to_image,
+    image_to_array,
+    result_to_msg,
+    stamp_seconds,
+)
 from emotion_perception.diagnostics import OK, WARN, DiagnosticsReporter, Report
 from emotion_perception.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
 from emotion_perception.pipeline import FacePipeline, ModelPaths
 from emotion_perception.ros_params import changes, declare, rejected
+from emotion_perception_msgs.msg import FaceExpressionArray
 
 NODE_PARAMETERS = (
     ParamSpec('models_dir', '', 'Folder holding the three model files (empty = default)'),

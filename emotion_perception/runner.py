@@ -20,8 +20,11 @@ SETUP_ERRORS = (ValueError, ModelError, SourceError)
 
 
 def init(args: Optional[list[str]]) -> None:
-    """rclpy.init without its signal handler: Ctrl-C and SIGTERM raise KeyboardInterrupt,
-    so the nodes stop their threads before the context goes away."""
+    """Initialise rclpy without its signal handler.
+
+    Ctrl-C and SIGTERM then raise KeyboardInterrupt, so the nodes stop their threads
+    before the context goes away.
+    """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
@@ -70,7 +73,7 @@ def resolve_source(source: str) -> str:
 
 def run(source: str, params: Optional[Path], unity_port: Optional[int],
         unity_host: Optional[str]) -> int:
-    """camera -> perception -> unity_bridge in this process, with the launch file's YAML."""
+    """Camera -> perception -> unity_bridge in this process, with the launch file's YAML."""
     params = params or default_params_file()
     load_params_file(params)
     init(['--ros-args', '--params-file', str(params)])

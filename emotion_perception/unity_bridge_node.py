@@ -3,7 +3,6 @@
 import sys
 from typing import Optional
 
-from emotion_perception_msgs.msg import FaceExpressionArray
 from rclpy.node import Node
 
 from emotion_perception.conversions import msg_to_result
@@ -12,6 +11,7 @@ from emotion_perception.parameters import ParamSpec
 from emotion_perception.ros_params import declare
 from emotion_perception.schema import dumps_line, frame_to_json, hello_json
 from emotion_perception.unity_server import UnityServer
+from emotion_perception_msgs.msg import FaceExpressionArray
 
 BRIDGE_PARAMETERS = (
     ParamSpec('host', '127.0.0.1', 'Address to listen on (0.0.0.0 opens it to the LAN)'),

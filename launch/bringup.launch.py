@@ -4,7 +4,6 @@ The node list comes from emotion_perception.graph, which `emotion-perception run
 too, so the launch file and the pip-only runner start the same graph.
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
@@ -12,6 +11,7 @@ from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 from emotion_perception.graph import NODES
+from launch import LaunchDescription
 
 ARGUMENTS = (
     ('source', 'demo', 'demo, a camera index or /dev/videoN, a video file or an image folder'),

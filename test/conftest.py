@@ -38,7 +38,7 @@ def pipeline_factory():
 
 @pytest.fixture(scope='session')
 def ros_context():
-    """rclpy initialised once for the session (domain set above)."""
+    """Rclpy initialised once for the session (domain set above)."""
     import rclpy
 
     rclpy.init()
