@@ -34,6 +34,7 @@ class CameraNode(Node):
     """Reads frames on a thread of its own and publishes each one, stamped at capture."""
 
     def __init__(self, **kwargs) -> None:
+        self._thread: Optional[threading.Thread] = None
         super().__init__('camera', **kwargs)
         self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
         self._pub = self.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
@@ -108,8 +109,9 @@ class CameraNode(Node):
 
     def destroy_node(self) -> None:
         """Stop the capture thread before the node goes."""
-        self._stop.set()
-        self._thread.join(timeout=3.0)
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=3.0)
         super().destroy_node()
 
 

@@ -26,15 +26,18 @@ class DetectorConfig:
     detect_scale: float = 0.5
     #: Search near a known face: the box grown by this fraction of its size on each side...
     roi_margin: float = 0.5
-    #: ...and resized so the known face is about this many pixels wide.
+    #: ...and resized so the known face is about this many pixels wide...
     roi_face_size: int = 48
+    #: ...and searched with this minNeighbors: a face is expected there, so fewer votes do.
+    roi_min_neighbors: int = 3
 
     def __post_init__(self) -> None:
         """Reject values the cascade cannot use, with the reason."""
         if not self.scale_factor > 1.0:
             raise ValueError(f'scale_factor must be > 1.0, got {self.scale_factor}')
-        if self.min_neighbors < 0:
-            raise ValueError(f'min_neighbors must be >= 0, got {self.min_neighbors}')
+        if self.min_neighbors < 0 or self.roi_min_neighbors < 0:
+            raise ValueError(f'min_neighbors and roi_min_neighbors must be >= 0, got '
+                             f'{self.min_neighbors} and {self.roi_min_neighbors}')
         if self.min_size < 1:
             raise ValueError(f'min_size must be >= 1, got {self.min_size}')
         if not 0.1 <= self.detect_scale <= 1.0:
@@ -71,23 +74,74 @@ class FaceDetector:
         return [Box(int(round(x / scale)), int(round(y / scale)),
                     int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
 
-    def detect_near(self, gray: np.ndarray, known: Box) -> Optional[Box]:
-        """The face closest to `known` in a region around it, or None."""
+    def detect_in(self, gray: np.ndarray, region: Box) -> list[Box]:
+        """All faces inside `region`, searched at full resolution with the seeds' settings."""
         cfg = self.config
-        height, width = gray.shape[:2]
-        roi = known.grown(cfg.roi_margin).clipped(width, height)
+        roi = region.clipped(gray.shape[1], gray.shape[0])
+        if min(roi.width, roi.height) < max(HAAR_WINDOW, cfg.min_size):
+            return []
+        rects = self._cascade.detectMultiScale(
+            gray[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width],
+            scaleFactor=cfg.scale_factor, minNeighbors=cfg.min_neighbors,
+            minSize=(cfg.min_size, cfg.min_size))
+        return [Box(roi.x + int(x), roi.y + int(y), int(w), int(h)) for x, y, w, h in rects]
+
+    def detect_near(self, gray: np.ndarray, known: Box) -> Optional[Box]:
+        """The face closest to `known` in a region around it, or None.
+
+        Searches a reduced copy of the region first (fast), then, if that finds nothing,
+        the region at full resolution, so a face is not lost to the reduction.
+        """
         size = max(known.width, known.height)
-        if roi.area == 0 or size <= 0:
+        if size <= 0:
             return None
-        scale = min(1.0, cfg.roi_face_size / size)
+        fast = min(1.0, self.config.roi_face_size / size)
+        for scale in (fast, 1.0) if fast < 1.0 else (1.0,):
+            found = self._search_near(gray, known, scale)
+            if found:
+                return max(found, key=known.iou)
+        return None
+
+    def _search_near(self, gray: np.ndarray, known: Box, scale: float) -> list[Box]:
+        """Faces of about `known`'s size around it, searched on the region resized by `scale`."""
+        cfg = self.config
+        roi = known.grown(cfg.roi_margin).clipped(gray.shape[1], gray.shape[0])
+        if roi.area == 0:
+            return []
         crop = gray[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width]
         if scale < 1.0:
             crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        lo = max(HAAR_WINDOW, int(size * scale * 0.6), int(cfg.min_size * scale))
-        hi = max(lo + 1, int(size * scale * 1.6))
+        size = max(known.width, known.height) * scale
+        lo = max(HAAR_WINDOW, int(size * 0.6), int(cfg.min_size * scale))
+        hi = max(lo + 1, int(size * 1.6))
         rects = self._cascade.detectMultiScale(
-            crop, scaleFactor=cfg.scale_factor, minNeighbors=cfg.min_neighbors,
+            crop, scaleFactor=cfg.scale_factor, minNeighbors=cfg.roi_min_neighbors,
             minSize=(lo, lo), maxSize=(hi, hi))
-        found = [Box(roi.x + int(round(x / scale)), roi.y + int(round(y / scale)),
-                     int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
-        return max(found, key=known.iou, default=None)
+        return [Box(roi.x + int(round(x / scale)), roi.y + int(round(y / scale)),
+                    int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
+
+
+class ChangeDetector:
+    """Where the picture changed since the previous frame, from a low-resolution difference.
+
+    New faces enter a scene by moving; searching only where something changed (and no
+    face is known) finds them in their first frame without a full-frame search.
+    """
+
+    def __init__(self, scale: float = 0.25, threshold: int = 20) -> None:
+        self.scale, self.threshold = scale, threshold
+        self._previous: Optional[np.ndarray] = None
+
+    def regions(self, gray: np.ndarray) -> Optional[list[Box]]:
+        """Boxes (full-resolution pixels) around changed areas; None without a previous frame."""
+        small = cv2.resize(gray, None, fx=self.scale, fy=self.scale,
+                           interpolation=cv2.INTER_AREA)
+        previous, self._previous = self._previous, small
+        if previous is None or previous.shape != small.shape:
+            return None
+        changed = (cv2.absdiff(small, previous) > self.threshold).astype(np.uint8)
+        changed = cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+        k = 1.0 / self.scale
+        return [Box(int(x * k), int(y * k), int(w * k), int(h * k))
+                for x, y, w, h, area in stats[1:count] if area >= 4]

@@ -39,6 +39,8 @@ PIPELINE_PARAMETERS = (
               'between only near known faces (1 = every frame)', 1, 100),
     ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
               'fraction per side', 0.0, 2.0),
+    ParamSpec('hold_frames', _TRK.hold_frames, 'Frames a face is still reported after the '
+              'detector last saw it (bridges one-frame dropouts; 0 = off)', 0, 30),
     ParamSpec('max_missed', _TRK.max_missed, 'Frames a face may go undetected and keep its id',
               0, 300),
     ParamSpec('smoothing', _TRK.smoothing, 'Weight of past scores in the per-face moving '
@@ -46,6 +48,10 @@ PIPELINE_PARAMETERS = (
     ParamSpec('landmarks', _PIPE.landmarks, 'Estimate dlib 68 landmarks and head pose'),
     ParamSpec('align', _PIPE.align, 'Level the eyes before classifying (needs landmarks)'),
     ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image'),
+    ParamSpec('crop_margin', _PIPE.crop_margin, 'Classifier crop = face box grown by this '
+              'fraction per side', -0.2, 0.5),
+    ParamSpec('max_change', _PIPE.max_change, 'Search the whole frame when more than this '
+              'fraction of it changed', 0.0, 1.0),
 )
 PIPELINE_NAMES = frozenset(p.name for p in PIPELINE_PARAMETERS)
 
@@ -72,8 +78,10 @@ def pipeline_config(values: dict[str, Any], base: PipelineConfig = PipelineConfi
     v = {name: check(specs[name], value) for name, value in values.items()}
     detector = replace(base.detector, **{k: v[k] for k in ('scale_factor', 'min_neighbors',
                        'min_size', 'detect_scale', 'roi_margin') if k in v})
-    tracker = replace(base.tracker, **{k: v[k] for k in ('max_missed', 'smoothing') if k in v})
-    rest = {k: v[k] for k in ('detect_every', 'landmarks', 'align', 'flip_average') if k in v}
+    tracker = replace(base.tracker, **{k: v[k] for k in ('max_missed', 'smoothing', 'hold_frames')
+                                         if k in v})
+    rest = {k: v[k] for k in ('detect_every', 'landmarks', 'align', 'flip_average',
+                              'crop_margin', 'max_change') if k in v}
     return replace(base, detector=detector, tracker=tracker, **rest)
 
 

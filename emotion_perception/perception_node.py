@@ -35,6 +35,7 @@ class PerceptionNode(Node):
     """Always works on the newest image; older ones that arrive meanwhile are dropped."""
 
     def __init__(self, **kwargs) -> None:
+        self._worker: Optional[threading.Thread] = None
         super().__init__('perception', **kwargs)
         node_params = declare(self, NODE_PARAMETERS, read_only=True)
         config = pipeline_config(declare(self, PIPELINE_PARAMETERS))
@@ -124,10 +125,11 @@ class PerceptionNode(Node):
 
     def destroy_node(self) -> None:
         """Stop the worker before the node goes."""
-        with self._arrived:
-            self._running = False
-            self._arrived.notify()
-        self._worker.join(timeout=5.0)
+        if self._worker is not None:
+            with self._arrived:
+                self._running = False
+                self._arrived.notify()
+            self._worker.join(timeout=5.0)
         super().destroy_node()
 
 

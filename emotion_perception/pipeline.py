@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from emotion_perception.classifier import ExpressionClassifier
-from emotion_perception.detection import DetectorConfig, FaceDetector
+from emotion_perception.detection import ChangeDetector, DetectorConfig, FaceDetector
 from emotion_perception.expressions import valence_arousal
 from emotion_perception.landmarks import LandmarkEstimator, aligned_crop, head_pose
 from emotion_perception.model_store import EMOTION, HAAR, LANDMARKS, verified_path
@@ -22,19 +22,29 @@ class PipelineConfig:
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    #: Search the whole frame every this many frames; in between, only near known faces.
+    #: Search the whole frame every this many frames; in between, near known faces and
+    #: where the picture changed.
     detect_every: int = 5
+    #: Above this fraction of the frame changed (camera moved, lights), search it all.
+    max_change: float = 0.3
     #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
     landmarks: bool = True
     #: Rotate each face so the eyes are level before classifying it (needs landmarks).
     align: bool = True
     #: Average the scores of each face and its mirror image.
     flip_average: bool = True
+    #: The classifier sees the face box grown by this fraction per side: FER2013's crops,
+    #: which the model learnt from, are a little looser than Haar's boxes.
+    crop_margin: float = 0.05
 
     def __post_init__(self) -> None:
         """Reject values the pipeline cannot use, with the reason."""
         if self.detect_every < 1:
             raise ValueError(f'detect_every must be >= 1, got {self.detect_every}')
+        if not -0.2 <= self.crop_margin <= 0.5:
+            raise ValueError(f'crop_margin must be in [-0.2, 0.5], got {self.crop_margin}')
+        if not 0.0 <= self.max_change <= 1.0:
+            raise ValueError(f'max_change must be in [0, 1], got {self.max_change}')
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f'expected a gray, BGR or BGRA image, got shape {image.shape}')
 
 
+def _covered(region: Box, searched: list[Box]) -> bool:
+    """Whether a changed region's centre lies in an area already searched for faces."""
+    cx, cy = region.center
+    return any(s.x <= cx <= s.x + s.width and s.y <= cy <= s.y + s.height for s in searched)
+
+
 def _distinct(boxes: list[Box], max_iou: float = 0.5) -> list[Box]:
     """Drop boxes that mostly repeat an earlier one (two tracks finding one face)."""
     kept: list[Box] = []
@@ -87,6 +103,7 @@ class FacePipeline:
         self._landmarks = LandmarkEstimator(models.landmarks)
         self._classifier = ExpressionClassifier(models.emotion, config.flip_average)
         self._tracker = Tracker(config.tracker)
+        self._changes = ChangeDetector()
         self._frame = 0
 
     def reconfigure(self, config: PipelineConfig) -> None:
@@ -98,12 +115,18 @@ class FacePipeline:
 
     def _find_faces(self, gray: np.ndarray, full_search: bool) -> list[Box]:
         """Boxes of this frame's faces, clipped to the frame."""
-        if full_search:
+        changes = self._changes.regions(gray)
+        height, width = gray.shape
+        changed_area = sum(r.area for r in changes or [])
+        if full_search or changes is None or changed_area > self.config.max_change * gray.size:
             boxes = self._detector.detect(gray)
         else:
-            near = (self._detector.detect_near(gray, t.box) for t in self._tracker.tracks)
-            boxes = _distinct([b for b in near if b is not None])
-        height, width = gray.shape
+            searched = [t.box.grown(self.config.detector.roi_margin)
+                        for t in self._tracker.tracks]
+            near = [self._detector.detect_near(gray, t.box) for t in self._tracker.tracks]
+            fresh = [b for region in changes if not _covered(region, searched)
+                     for b in self._detector.detect_in(gray, region.grown(0.5))]
+            boxes = _distinct([b for b in near if b is not None] + fresh)
         clipped = (b.clipped(width, height) for b in boxes)
         return [b for b in clipped if b.width > 1 and b.height > 1]
 
@@ -118,13 +141,16 @@ class FacePipeline:
         gray = to_gray(image)
         height, width = gray.shape
         full_search = frame % cfg.detect_every == 0 or not self._tracker.tracks
-        boxes = self._find_faces(gray, full_search)
-        tracks = self._tracker.update(boxes)
+        tracks = self._tracker.update(self._find_faces(gray, full_search))
+        tracks += self._tracker.held()
+        boxes = [t.box for t in tracks]
         points = [self._landmarks.landmarks(gray, b) for b in boxes] if cfg.landmarks else []
+        crop_boxes = [b.grown(cfg.crop_margin) for b in boxes]
         if cfg.landmarks and cfg.align:
-            crops = [aligned_crop(gray, b, p) for b, p in zip(boxes, points)]
+            crops = [aligned_crop(gray, b, p) for b, p in zip(crop_boxes, points)]
         else:
-            crops = [gray[b.y:b.y + b.height, b.x:b.x + b.width] for b in boxes]
+            crops = [gray[c.y:c.y + c.height, c.x:c.x + c.width]
+                     for c in (b.clipped(width, height) for b in crop_boxes)]
         raw = self._classifier.scores(crops)
         faces = []
         for i, (box, track) in enumerate(zip(boxes, tracks)):

@@ -20,6 +20,10 @@ class TrackerConfig:
     max_center_shift: float = 0.6
     #: Weight of the past in the exponential moving average of scores (0 = off).
     smoothing: float = 0.6
+    #: Keep reporting a face at its last box for this many frames after the detector last
+    #: saw it, if it was seen in at least `min_hits_to_hold` frames (bridges dropouts).
+    hold_frames: int = 0
+    min_hits_to_hold: int = 3
 
     def __post_init__(self) -> None:
         """Reject values the tracker cannot use, with the reason."""
@@ -31,6 +35,9 @@ class TrackerConfig:
             raise ValueError(f'max_center_shift must be >= 0, got {self.max_center_shift}')
         if not 0.0 <= self.smoothing < 1.0:
             raise ValueError(f'smoothing must be in [0, 1), got {self.smoothing}')
+        if not 0 <= self.hold_frames <= self.max_missed:
+            raise ValueError(f'hold_frames must be in [0, max_missed={self.max_missed}], '
+                             f'got {self.hold_frames}')
 
 
 @dataclass
@@ -40,6 +47,7 @@ class Track:
     id: int
     box: Box
     missed: int = 0
+    hits: int = 1
     scores: Optional[np.ndarray] = None
 
     def smooth(self, scores: np.ndarray, weight: float) -> np.ndarray:
@@ -86,6 +94,7 @@ class Tracker:
             track_of[bi] = self.tracks[ti]
         for ti, track in enumerate(self.tracks):
             track.missed = 0 if ti in used else track.missed + 1
+            track.hits += ti in used
         for bi, box in enumerate(boxes):
             if bi not in track_of:
                 track_of[bi] = Track(id=self._next_id, box=box)
@@ -94,3 +103,9 @@ class Tracker:
             track_of[bi].box = box
         self.tracks = [t for t in self.tracks if t.missed <= self.config.max_missed]
         return [track_of[bi] for bi in range(len(boxes))]
+
+    def held(self) -> list[Track]:
+        """Established tracks missed in the last frame or few, still reported as present."""
+        cfg = self.config
+        return [t for t in self.tracks
+                if 0 < t.missed <= cfg.hold_frames and t.hits >= cfg.min_hits_to_hold]

@@ -26,15 +26,17 @@ class UnityBridgeNode(Node):
     """Serves the JSON schema of `process` to Unity, never waiting for any client."""
 
     def __init__(self, **kwargs) -> None:
+        self._server: Optional[UnityServer] = None
         super().__init__('unity_bridge', **kwargs)
         p = declare(self, BRIDGE_PARAMETERS, read_only=True)
-        self._server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
-                                   p['queue_size'], p['max_rate'], self.get_logger().info)
+        server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
+                             p['queue_size'], p['max_rate'], self.get_logger().info)
         try:
-            self._server.start()
+            server.start()
         except OSError as exc:
             raise ValueError(f'cannot listen on {p["host"]}:{p["port"]}: {exc.strerror or exc}'
                              ) from exc
+        self._server = server
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         DiagnosticsReporter(self, self._report)
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port}')
@@ -57,7 +59,8 @@ class UnityBridgeNode(Node):
 
     def destroy_node(self) -> None:
         """Close the clients and the socket before the node goes."""
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
         super().destroy_node()
 
 

@@ -7,13 +7,16 @@ hands the line to the server's event loop thread and returns.
 
 import asyncio
 import collections
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-#: Bytes the kernel and asyncio may buffer for a client before its writer waits.
-WRITE_HIGH_WATER = 64 * 1024
+#: Bytes asyncio and the kernel may hold for one client. Small on purpose: a client that
+#: falls behind should get the newest frames when it catches up, not seconds-old ones.
+WRITE_HIGH_WATER = 16 * 1024
+SOCKET_SEND_BUFFER = 32 * 1024
 
 
 @dataclass
@@ -95,6 +98,10 @@ class UnityServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One client's life: hello, then its writer and a reader that discards input."""
         writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        sock = writer.get_extra_info('socket')
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         client = _Client(writer, self.queue_size)
         self._clients.add(client)
         self.stats.clients = len(self._clients)

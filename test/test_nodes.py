@@ -1,0 +1,296 @@
+"""The node graph with real rclpy nodes over DDS and real TCP clients."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope='module')
+def graph(ros_context):
+    """Camera (demo) -> perception -> unity_bridge (free port), spinning in a thread."""
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from emotion_perception.graph import NODES
+
+    overrides = {'camera': [Parameter('source', value='demo')],
+                 'unity_bridge': [Parameter('port', value=0), Parameter('queue_size', value=2)]}
+    nodes = {e.name: e.load()(parameter_overrides=overrides.get(e.name, [])) for e in NODES}
+    executor = SingleThreadedExecutor()
+    for node in nodes.values():
+        executor.add_node(node)
+    thread = threading.Thread(target=executor.spin, daemon=True)
+    thread.start()
+    yield nodes
+    executor.shutdown()
+    for node in nodes.values():
+        node.destroy_node()
+
+
+class Client:
+    """A Unity stand-in: reads JSON lines from the bridge."""
+
+    def __init__(self, port: int, rcvbuf: int = 0, read_hello: bool = True) -> None:
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(('127.0.0.1', port))
+        self.sock.settimeout(20)
+        self.file = self.sock.makefile('rb')
+        self.hello = self.line() if read_hello else None
+
+    def line(self) -> dict:
+        """The next JSON line."""
+        return json.loads(self.file.readline())
+
+    def faces_within(self, seconds: float) -> list[dict]:
+        """All lines that arrive within `seconds`."""
+        lines, deadline = [], time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            lines.append(self.line())
+        return lines
+
+    def close(self) -> None:
+        """Hang up."""
+        self.file.close()
+        self.sock.close()
+
+
+def _first_happy(client: Client, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        obj = client.line()
+        if obj['faceCount'] and obj['faces'][0]['expression'] == 'Happy':
+            return obj
+    raise AssertionError('no Happy face within the timeout')
+
+
+def test_client_gets_hello_then_seed_schema_lines_with_a_happy_face(graph):
+    client = Client(graph['unity_bridge'].port)
+    hello = client.hello
+    assert hello['type'] == 'hello' and hello['schemaVersion'] == 1
+    obj = _first_happy(client)
+    face = obj['faces'][0]
+    assert {'faceCount', 'faces', 'frame', 'stamp'} <= set(obj)
+    assert {'expressionIdx', 'expression', 'position', 'id', 'confidence', 'scores'} <= set(face)
+    assert set(face['position']) == {'x', 'y', 'width', 'height'}
+    assert face['expressionIdx'] == 3 and obj['faceCount'] == 2
+    assert abs(time.time() - obj['stamp']) < 5.0, 'stamp is the camera time of the frame'
+    client.close()
+
+
+def test_two_clients_at_once_get_the_same_stream(graph):
+    a, b = Client(graph['unity_bridge'].port), Client(graph['unity_bridge'].port)
+    _first_happy(a)
+    _first_happy(b)
+    frames_a = {o['frame'] for o in a.faces_within(3.0)}
+    frames_b = {o['frame'] for o in b.faces_within(1.0)}
+    assert len(frames_a) >= 20
+    assert len(frames_a & frames_b) >= 10
+    a.close()
+    b.close()
+
+
+def test_clients_that_connect_and_disconnect_in_a_loop(graph):
+    port, before = graph['unity_bridge'].port, graph['unity_bridge']._server.stats.connections
+    for i in range(30):
+        client = Client(port, read_hello=bool(i % 2))
+        client.close()
+    survivor = Client(port)
+    _first_happy(survivor)
+    assert graph['unity_bridge']._server.stats.connections >= before + 31
+    survivor.close()
+
+
+def test_a_client_that_never_reads_does_not_slow_another(graph):
+    port, stats = graph['unity_bridge'].port, graph['unity_bridge']._server.stats
+    stuck = Client(port, rcvbuf=4096, read_hello=False)
+    reader = Client(port)
+    _first_happy(reader)
+    time.sleep(3.0)  # the stuck client's buffers fill up meanwhile
+    dropped_before = stats.dropped
+    lines = reader.faces_within(3.0)
+    assert len(lines) >= 30, f'reader got only {len(lines)} lines in 3 s'
+    assert stats.dropped > dropped_before, 'the stuck client should be losing old lines'
+    stuck.close()
+    reader.close()
+
+
+def test_a_client_that_sends_garbage_is_ignored(graph):
+    port = graph['unity_bridge'].port
+    noisy, quiet = Client(port), Client(port)
+    noisy.sock.sendall(b'\xff\xfe garbage {"not": json\n' * 1000)
+    assert _first_happy(noisy)['faceCount'] == 2
+    assert len(quiet.faces_within(2.0)) >= 10
+    noisy.close()
+    quiet.close()
+
+
+def test_debug_image_and_diagnostics(graph):
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    probe = Node('probe_debug')
+    images, statuses = [], []
+    probe.create_subscription(Image, 'debug_image', images.append, qos_profile_sensor_data)
+    probe.create_subscription(DiagnosticArray, '/diagnostics',
+                              lambda m: statuses.extend(m.status), 10)
+    from rclpy.executors import SingleThreadedExecutor
+    executor = SingleThreadedExecutor()
+    executor.add_node(probe)
+    deadline = time.monotonic() + 15
+    names = set()
+    while time.monotonic() < deadline and not (images and len(names) == 3):
+        executor.spin_once(timeout_sec=0.1)
+        names = {s.name.split(':')[0] for s in statuses}
+    probe.destroy_node()
+    assert images and images[0].encoding == 'bgr8' and images[0].width == 640
+    assert names == {'camera', 'perception', 'unity_bridge'}
+    perception = next(s for s in statuses if s.name.startswith('perception'))
+    assert {'rate_hz', 'latency_ms', 'dropped'} <= {kv.key for kv in perception.values}
+
+
+def test_nodes_and_topic_are_visible_to_another_process(graph):
+    script = (
+        'import json, time, rclpy\n'
+        'from rclpy.node import Node\n'
+        'rclpy.init(); n = Node("observer"); time.sleep(3)\n'
+        'print(json.dumps({"nodes": n.get_node_names(),'
+        ' "topics": dict(n.get_topic_names_and_types())}))\n'
+        'n.destroy_node(); rclpy.shutdown()\n')
+    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                          timeout=60, env=os.environ.copy())
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {'camera', 'perception', 'unity_bridge'} <= set(seen['nodes'])
+    assert seen['topics']['/faces'] == ['emotion_perception_msgs/msg/FaceExpressionArray']
+    assert seen['topics']['/image_raw'] == ['sensor_msgs/msg/Image']
+
+
+def test_perception_copies_the_header_and_rejects_unsupported_encodings(graph, astronaut):
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    from emotion_perception.conversions import array_to_image
+    from emotion_perception.perception_node import PerceptionNode
+    from emotion_perception_msgs.msg import FaceExpressionArray
+
+    perception = PerceptionNode(namespace='enc')
+    probe = Node('probe_enc')
+    pub = probe.create_publisher(Image, '/enc/image_raw', qos_profile_sensor_data)
+    results = []
+    probe.create_subscription(FaceExpressionArray, '/enc/faces', results.append, 10)
+    executor = SingleThreadedExecutor()
+    for node in (perception, probe):
+        executor.add_node(node)
+    bad = Image(height=4, width=4, encoding='16UC1', step=8, data=bytes(32))
+    good = array_to_image(cv2.resize(astronaut, (320, 320)), bad.header)
+    good.header.stamp.sec, good.header.stamp.nanosec = 1234, 5678
+    good.header.frame_id = 'lab_camera'
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not perception._rejected:
+        pub.publish(bad)
+        executor.spin_once(timeout_sec=0.2)
+    rejected = perception._rejected
+    while time.monotonic() < deadline and not results:
+        pub.publish(good)
+        executor.spin_once(timeout_sec=0.2)
+    perception.destroy_node()
+    probe.destroy_node()
+    assert results, 'perception stopped after an unsupported encoding'
+    msg = results[0]
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (1234, 5678)
+    assert msg.header.frame_id == 'lab_camera' and (msg.image_width, msg.image_height) == (320,
+                                                                                             320)
+    assert msg.faces[0].expression == 'Happy' and len(msg.faces[0].landmarks) == 68
+    assert rejected >= 1
+
+
+def test_parameters_change_at_run_time_and_bad_values_are_refused(graph):
+    from rclpy.parameter import Parameter
+
+    perception = graph['perception']
+    ok = perception.set_parameters([Parameter('min_neighbors', value=4),
+                                    Parameter('smoothing', value=0.3)])
+    assert all(r.successful for r in ok)
+    assert perception._pipeline.config.detector.min_neighbors == 4
+    assert perception._pipeline.config.tracker.smoothing == 0.3
+    bad = perception.set_parameters([Parameter('smoothing', value=1.5)])
+    assert not bad[0].successful
+    assert perception._pipeline.config.tracker.smoothing == 0.3
+
+
+def _run_node(executable: str, *ros_args: str, seconds: float) -> subprocess.CompletedProcess:
+    proc = subprocess.Popen([str(BIN / executable), '--ros-args', *ros_args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_missing_video_is_one_clear_line_and_the_camera_keeps_retrying():
+    proc = _run_node('camera_node', '-p', 'source:=/no/such/video.mp4',
+                     '-p', 'retry_period:=0.2', seconds=4)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line]
+    assert len(errors) == 1, errors
+    assert 'video file not found: /no/such/video.mp4' in errors[0]
+    assert proc.returncode == 0, 'still running until Ctrl-C, then a clean exit'
+
+
+@pytest.mark.parametrize('executable,param,message', [
+    ('perception_node', 'smoothing:=5.0', 'smoothing'),
+    ('unity_bridge_node', 'port:=70000', 'port'),
+    ('camera_node', 'rate:=fast', 'rate'),
+])
+def test_a_bad_parameter_value_is_one_clear_error(executable, param, message):
+    proc = _run_node(executable, '-p', param, seconds=60)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line]
+    assert proc.returncode == 2
+    assert len(errors) == 1 and message in errors[0], proc.stderr
+
+
+def test_camera_publishes_bgr8_with_sensor_qos_from_an_image_folder(tmp_path, astronaut,
+                                                                     ros_context):
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    from emotion_perception.camera_node import CameraNode
+    from emotion_perception.conversions import image_to_array
+
+    cv2.imwrite(str(tmp_path / 'a.png'), astronaut)
+    camera = CameraNode(namespace='folder', parameter_overrides=[
+        Parameter('source', value=str(tmp_path)), Parameter('width', value=0),
+        Parameter('height', value=0), Parameter('frame_id', value='folder_cam')])
+    probe = Node('probe_folder')
+    got = []
+    probe.create_subscription(Image, '/folder/image_raw', got.append, qos_profile_sensor_data)
+    executor = SingleThreadedExecutor()
+    executor.add_node(probe)
+    deadline = time.monotonic() + 10
+    while not got and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.1)
+    camera.destroy_node()
+    probe.destroy_node()
+    assert got and got[0].encoding == 'bgr8' and got[0].header.frame_id == 'folder_cam'
+    assert np.array_equal(image_to_array(got[0]), astronaut)
