@@ -16,7 +16,7 @@ MSG_SOURCES := $(wildcard $(MSGS)/msg/*.msg) $(MSGS)/CMakeLists.txt $(MSGS)/pack
 help:
 	@echo "make run    set up, then run camera -> perception -> unity_bridge (webcam, else demo)"
 	@echo "make test   set up, then run the test suite"
-	@echo "make bench  set up, then print frame rates of the seeds' loop and ours"
+	@echo "make bench  set up, then print figures: seeds' loop vs ours, and the graph's rates"
 	@echo "make setup  only set up .venv, the messages and the models"
 
 setup: $(VENV)/.package models
@@ -67,7 +67,8 @@ lint: setup
 	$(VENV)/bin/ruff check emotion_perception test launch benchmarks tools setup.py
 
 bench: setup
-	$(PY) benchmarks/bench_core.py $(ARGS)
+	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_graph.py
 
 clean:
 	rm -rf $(VENV) models/*.hdf5 models/*.dat models/*.xml build install log
