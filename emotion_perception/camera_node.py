@@ -2,7 +2,6 @@
 
 import sys
 import threading
-import time
 from typing import Optional
 
 import cv2
@@ -12,7 +11,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from emotion_perception.conversions import array_to_image
-from emotion_perception.diagnostics import ERROR, OK, WARN, DiagnosticsReporter, Report
+from emotion_perception.diagnostics import ERROR, OK, WARN, DiagnosticsReporter, RateMeter, Report
 from emotion_perception.parameters import ParamSpec
 from emotion_perception.ros_params import declare
 from emotion_perception.sources import FrameSource, SourceError, open_source, paced
@@ -40,7 +39,7 @@ class CameraNode(Node):
         self._pub = self.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
         self._stop = threading.Event()
         self._state, self._published, self._error = 'opening', 0, ''
-        self._rate_window = (time.monotonic(), 0)
+        self._meter = RateMeter()
         DiagnosticsReporter(self, self._report)
         self._thread = threading.Thread(target=self._run, daemon=True, name='camera')
         self._thread.start()
@@ -97,10 +96,7 @@ class CameraNode(Node):
 
     def _report(self) -> Report:
         """Diagnostics: state, publish rate and frame count."""
-        then, count = self._rate_window
-        now = time.monotonic()
-        rate = (self._published - count) / max(now - then, 1e-6)
-        self._rate_window = (now, self._published)
+        rate = self._meter.rate(self._published)
         level = OK if self._state in ('publishing', 'finished') else (
             WARN if self._state == 'opening' else ERROR)
         return level, self._error or self._state, {

@@ -1,5 +1,6 @@
 """Periodic health reports on /diagnostics (diagnostic_updater is not on pip)."""
 
+import time
 from typing import Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -9,6 +10,20 @@ OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.E
 
 #: What a node reports: level, one-line message, and key/value figures.
 Report = tuple[bytes, str, dict[str, object]]
+
+
+class RateMeter:
+    """Events per second between two consecutive reports."""
+
+    def __init__(self) -> None:
+        self._time, self._count = time.monotonic(), 0
+
+    def rate(self, count: int) -> float:
+        """Rate since the previous call, given the running total `count`."""
+        now = time.monotonic()
+        rate = (count - self._count) / max(now - self._time, 1e-6)
+        self._time, self._count = now, count
+        return rate
 
 
 class DiagnosticsReporter:

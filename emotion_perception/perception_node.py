@@ -19,7 +19,7 @@ from emotion_perception.conversions import (
     result_to_msg,
     stamp_seconds,
 )
-from emotion_perception.diagnostics import OK, WARN, DiagnosticsReporter, Report
+from emotion_perception.diagnostics import OK, WARN, DiagnosticsReporter, RateMeter, Report
 from emotion_perception.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
 from emotion_perception.pipeline import FacePipeline, ModelPaths
 from emotion_perception.ros_params import changes, declare, rejected
@@ -52,7 +52,7 @@ class PerceptionNode(Node):
         self._received = self._processed = self._dropped = self._rejected = 0
         self._latency = self._compute = 0.0
         self._bad_encodings: set[str] = set()
-        self._window = (time.monotonic(), 0)
+        self._meter = RateMeter()
         DiagnosticsReporter(self, self._report)
         self._worker = threading.Thread(target=self._work, daemon=True, name='perception')
         self._worker.start()
@@ -108,10 +108,7 @@ class PerceptionNode(Node):
 
     def _report(self) -> Report:
         """Diagnostics: processing rate, latency, drops and rejected images."""
-        then, count = self._window
-        now = time.monotonic()
-        rate = (self._processed - count) / max(now - then, 1e-6)
-        self._window = (now, self._processed)
+        rate = self._meter.rate(self._processed)
         level, message = OK, 'processing'
         if self._rejected:
             level, message = WARN, f'{self._rejected} images with unsupported encodings'

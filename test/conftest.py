@@ -44,3 +44,19 @@ def ros_context():
     rclpy.init()
     yield
     rclpy.try_shutdown()
+
+
+def spin_until(nodes: list, done, timeout: float, each=lambda: None) -> None:
+    """Spin `nodes` on a fresh executor until `done()` or `timeout`; `each()` per turn."""
+    import time
+
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        each()
+        executor.spin_once(timeout_sec=0.1)
+    executor.shutdown()

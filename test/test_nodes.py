@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import spin_until
+
 BIN = Path(sys.executable).parent
 
 
@@ -149,17 +151,13 @@ def test_debug_image_and_diagnostics(graph):
     probe.create_subscription(Image, 'debug_image', images.append, qos_profile_sensor_data)
     probe.create_subscription(DiagnosticArray, '/diagnostics',
                               lambda m: statuses.extend(m.status), 10)
-    from rclpy.executors import SingleThreadedExecutor
-    executor = SingleThreadedExecutor()
-    executor.add_node(probe)
-    deadline = time.monotonic() + 15
-    names = set()
-    while time.monotonic() < deadline and not (images and len(names) == 3):
-        executor.spin_once(timeout_sec=0.1)
-        names = {s.name.split(':')[0] for s in statuses}
+    def names() -> set:
+        return {s.name.split(':')[0] for s in statuses}
+
+    spin_until([probe], lambda: images and len(names()) == 3, timeout=15)
     probe.destroy_node()
     assert images and images[0].encoding == 'bgr8' and images[0].width == 640
-    assert names == {'camera', 'perception', 'unity_bridge'}
+    assert names() == {'camera', 'perception', 'unity_bridge'}
     perception = next(s for s in statuses if s.name.startswith('perception'))
     assert {'rate_hz', 'latency_ms', 'dropped'} <= {kv.key for kv in perception.values}
 
@@ -181,7 +179,6 @@ def test_nodes_and_topic_are_visible_to_another_process(graph):
 
 
 def test_perception_copies_the_header_and_rejects_unsupported_encodings(graph, astronaut):
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
@@ -195,21 +192,14 @@ def test_perception_copies_the_header_and_rejects_unsupported_encodings(graph, a
     pub = probe.create_publisher(Image, '/enc/image_raw', qos_profile_sensor_data)
     results = []
     probe.create_subscription(FaceExpressionArray, '/enc/faces', results.append, 10)
-    executor = SingleThreadedExecutor()
-    for node in (perception, probe):
-        executor.add_node(node)
     bad = Image(height=4, width=4, encoding='16UC1', step=8, data=bytes(32))
     good = array_to_image(cv2.resize(astronaut, (320, 320)), bad.header)
     good.header.stamp.sec, good.header.stamp.nanosec = 1234, 5678
     good.header.frame_id = 'lab_camera'
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not perception._rejected:
-        pub.publish(bad)
-        executor.spin_once(timeout_sec=0.2)
+    spin_until([perception, probe], lambda: perception._rejected, 10,
+               each=lambda: pub.publish(bad))
     rejected = perception._rejected
-    while time.monotonic() < deadline and not results:
-        pub.publish(good)
-        executor.spin_once(timeout_sec=0.2)
+    spin_until([perception, probe], lambda: results, 20, each=lambda: pub.publish(good))
     perception.destroy_node()
     probe.destroy_node()
     assert results, 'perception stopped after an unsupported encoding'
@@ -269,7 +259,6 @@ def test_a_bad_parameter_value_is_one_clear_error(executable, param, message):
 
 def test_camera_publishes_bgr8_with_sensor_qos_from_an_image_folder(tmp_path, astronaut,
                                                                      ros_context):
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
     from rclpy.qos import qos_profile_sensor_data
@@ -285,12 +274,39 @@ def test_camera_publishes_bgr8_with_sensor_qos_from_an_image_folder(tmp_path, as
     probe = Node('probe_folder')
     got = []
     probe.create_subscription(Image, '/folder/image_raw', got.append, qos_profile_sensor_data)
-    executor = SingleThreadedExecutor()
-    executor.add_node(probe)
-    deadline = time.monotonic() + 10
-    while not got and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.1)
+    spin_until([probe], lambda: got, timeout=10)
     camera.destroy_node()
     probe.destroy_node()
     assert got and got[0].encoding == 'bgr8' and got[0].header.frame_id == 'folder_cam'
     assert np.array_equal(image_to_array(got[0]), astronaut)
+
+
+def test_run_serves_unity_and_stops_cleanly_on_ctrl_c(tmp_path):
+    log = tmp_path / 'run.log'
+    with open(log, 'w') as out:
+        proc = subprocess.Popen([str(BIN / 'emotion-perception'), 'run', '--source', 'demo',
+                                 '--unity-port', '0'], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while 'serving Unity on' not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        text = log.read_text()
+        assert 'publishing demo' in text
+        port = int(text.split('serving Unity on 127.0.0.1:')[1].split()[0])
+        client = Client(port)
+        assert _first_happy(client)['faceCount'] == 2
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 0
+    assert 'Traceback' not in log.read_text()
+
+
+def test_run_with_malformed_yaml_is_one_clear_error(tmp_path):
+    bad = tmp_path / 'params.yaml'
+    bad.write_text('camera:\n  ros__parameters:\n    source: [demo\n')
+    proc = subprocess.run([str(BIN / 'emotion-perception'), 'run', '--params', str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count('\n') == 0 and 'not valid YAML at line' in proc.stderr

@@ -4,7 +4,6 @@ import ast
 import importlib.metadata
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from emotion_perception.graph import NODES
 from emotion_perception.model_store import MODELS, sha256_of, verified_path
 
-from conftest import ROOT
+from conftest import ROOT, spin_until
 
 BIN = Path(sys.executable).parent
 
@@ -38,7 +37,6 @@ def _filled_array():
 
 
 def test_face_expression_array_round_trip_over_dds(ros_context):
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.node import Node
 
     from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
@@ -49,12 +47,7 @@ def test_face_expression_array_round_trip_over_dds(ros_context):
     talker, listener = Node('roundtrip_talker'), Node('roundtrip_listener')
     pub = talker.create_publisher(FaceExpressionArray, 'roundtrip_faces', 10)
     listener.create_subscription(FaceExpressionArray, 'roundtrip_faces', received.append, 10)
-    executor = SingleThreadedExecutor()
-    executor.add_node(listener)
-    deadline = time.monotonic() + 10
-    while not received and time.monotonic() < deadline:
-        pub.publish(sent)
-        executor.spin_once(timeout_sec=0.1)
+    spin_until([listener], lambda: received, timeout=10, each=lambda: pub.publish(sent))
     talker.destroy_node()
     listener.destroy_node()
     assert received, 'nothing arrived over DDS'
