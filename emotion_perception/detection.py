@@ -14,6 +14,12 @@ from emotion_perception.results import Box
 HAAR_WINDOW = 24
 
 
+def to_boxes(rects: np.ndarray, scale: float = 1.0, origin: Box = Box(0, 0, 0, 0)) -> list[Box]:
+    """Frame boxes from OpenCV (x, y, w, h) rects found on a region resized by `scale`."""
+    return [Box(origin.x + int(round(x / scale)), origin.y + int(round(y / scale)),
+                int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """Haar settings; the first three default to the original scripts' values."""
@@ -71,8 +77,7 @@ class FaceDetector:
         rects = self._cascade.detectMultiScale(
             small, scaleFactor=cfg.scale_factor, minNeighbors=cfg.min_neighbors,
             minSize=(min_px, min_px))
-        return [Box(int(round(x / scale)), int(round(y / scale)),
-                    int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
+        return to_boxes(rects, scale)
 
     def detect_in(self, gray: np.ndarray, region: Box) -> list[Box]:
         """All faces inside `region`, searched at full resolution with the seeds' settings."""
@@ -84,7 +89,7 @@ class FaceDetector:
             gray[roi.y:roi.y + roi.height, roi.x:roi.x + roi.width],
             scaleFactor=cfg.scale_factor, minNeighbors=cfg.min_neighbors,
             minSize=(cfg.min_size, cfg.min_size))
-        return [Box(roi.x + int(x), roi.y + int(y), int(w), int(h)) for x, y, w, h in rects]
+        return to_boxes(rects, origin=roi)
 
     def detect_near(self, gray: np.ndarray, known: Box) -> Optional[Box]:
         """The face closest to `known` in a region around it, or None.
@@ -117,8 +122,7 @@ class FaceDetector:
         rects = self._cascade.detectMultiScale(
             crop, scaleFactor=cfg.scale_factor, minNeighbors=cfg.roi_min_neighbors,
             minSize=(lo, lo), maxSize=(hi, hi))
-        return [Box(roi.x + int(round(x / scale)), roi.y + int(round(y / scale)),
-                    int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
+        return to_boxes(rects, scale, origin=roi)
 
 
 class ChangeDetector:
@@ -142,6 +146,4 @@ class ChangeDetector:
         changed = (cv2.absdiff(small, previous) > self.threshold).astype(np.uint8)
         changed = cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2)
         count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
-        k = 1.0 / self.scale
-        return [Box(int(x * k), int(y * k), int(w * k), int(h * k))
-                for x, y, w, h, area in stats[1:count] if area >= 4]
+        return to_boxes([row[:4] for row in stats[1:count] if row[4] >= 4], self.scale)
