@@ -32,7 +32,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _pipeline(params: Optional[str]):
-    """A FacePipeline configured from the perception_node section of a YAML file."""
+    """A FacePipeline configured from the `perception` section of a parameter YAML file."""
     from emotion_perception.parameters import PIPELINE_NAMES, load_params_file, pipeline_config
     from emotion_perception.pipeline import FacePipeline, PipelineConfig
 
