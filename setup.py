@@ -27,9 +27,9 @@ setup(
     entry_points={
         'console_scripts': [
             'emotion-perception = emotion_perception.cli:main',
-            'camera_node = emotion_perception.camera_node:main',
-            'perception_node = emotion_perception.perception_node:main',
-            'unity_bridge_node = emotion_perception.unity_bridge_node:main',
+            'camera_node = emotion_perception.ros.camera_node:main',
+            'perception_node = emotion_perception.ros.perception_node:main',
+            'unity_bridge_node = emotion_perception.ros.unity_bridge_node:main',
         ],
     },
 )

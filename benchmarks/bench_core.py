@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cv2
 
-from emotion_perception.model_store import default_models_dir
+from emotion_perception.vision.model_store import default_models_dir
 
 from seed_loop import SeedLoop
 from videos import TruthFace, write_demo_video, write_fer_video

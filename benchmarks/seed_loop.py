@@ -12,7 +12,7 @@ import dlib
 import keras
 import numpy as np
 
-from emotion_perception.expressions import EXPRESSIONS
+from emotion_perception.vision.expressions import EXPRESSIONS
 
 
 class SeedLoop:

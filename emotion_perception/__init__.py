@@ -1,4 +1,9 @@
-"""Facial expression perception for robots and Unity installations."""
+"""Facial expression perception for robots and Unity installations.
+
+Layers, top to bottom (each imports only those below it; `test/test_layers.py` checks it):
+`cli` (the `emotion-perception` command), `ros` (nodes), `io` (sources, sockets, schema,
+files) and `vision` (the algorithms, numpy in, dataclasses out).
+"""
 
 import os
 

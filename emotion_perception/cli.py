@@ -17,7 +17,12 @@ def _progress(total: Optional[int], unit: str) -> tqdm:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """Fetch (or only check) the three model files."""
-    from emotion_perception.model_store import MODELS, default_models_dir, fetch, verified_path
+    from emotion_perception.vision.model_store import (
+        MODELS,
+        default_models_dir,
+        fetch,
+        verified_path,
+    )
 
     models_dir = Path(args.dir) if args.dir else default_models_dir()
     for model in MODELS:
@@ -33,8 +38,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _pipeline(params: Optional[str]):
     """A FacePipeline configured from the `perception` section of a parameter YAML file."""
-    from emotion_perception.parameters import PIPELINE_NAMES, load_params_file, pipeline_config
-    from emotion_perception.pipeline import FacePipeline, PipelineConfig
+    from emotion_perception.io.parameters import PIPELINE_NAMES, load_params_file, pipeline_config
+    from emotion_perception.vision.pipeline import FacePipeline, PipelineConfig
 
     config = PipelineConfig()
     if params:
@@ -45,8 +50,8 @@ def _pipeline(params: Optional[str]):
 
 def cmd_process(args: argparse.Namespace) -> int:
     """Run the perception core over a source and write `.jsonl`."""
-    from emotion_perception.offline import open_output, process_source
-    from emotion_perception.sources import open_source
+    from emotion_perception.io.offline import open_output, process_source
+    from emotion_perception.io.sources import open_source
 
     source = open_source(args.source)
     try:
@@ -73,9 +78,9 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the classifier on a folder-per-class dataset."""
-    from emotion_perception.classifier import ExpressionClassifier
-    from emotion_perception.evaluation import evaluate, labelled_images
-    from emotion_perception.model_store import EMOTION, verified_path
+    from emotion_perception.io.evaluation import evaluate, labelled_images
+    from emotion_perception.vision.classifier import ExpressionClassifier
+    from emotion_perception.vision.model_store import EMOTION, verified_path
 
     dataset = Path(args.dataset)
     total = len(labelled_images(dataset))
@@ -93,7 +98,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run camera, perception and unity_bridge in one process."""
-    from emotion_perception.runner import run
+    from emotion_perception.ros.runner import run
 
     return run(args.source, Path(args.params) if args.params else None, args.unity_port,
                args.unity_host)
@@ -135,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point: run a subcommand; errors are one line and a non-zero exit."""
-    from emotion_perception.model_store import ModelError
-    from emotion_perception.sources import SourceError
+    from emotion_perception.io.sources import SourceError
+    from emotion_perception.vision.model_store import ModelError
 
     args = build_parser().parse_args(argv)
     try:

@@ -1,6 +1,6 @@
 """Bring up camera -> perception -> unity_bridge, each node in its own process.
 
-The node list comes from emotion_perception.graph, which `emotion-perception run` uses
+The node list comes from emotion_perception.ros.graph, which `emotion-perception run` uses
 too, so the launch file and the pip-only runner start the same graph.
 """
 
@@ -10,7 +10,7 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-from emotion_perception.graph import NODES
+from emotion_perception.ros.graph import NODES
 from launch import LaunchDescription
 
 ARGUMENTS = (

@@ -27,7 +27,7 @@ def astronaut() -> np.ndarray:
 @pytest.fixture(scope='session')
 def pipeline_factory():
     """Build pipelines on the real, verified models."""
-    from emotion_perception.pipeline import FacePipeline, ModelPaths, PipelineConfig
+    from emotion_perception.vision.pipeline import FacePipeline, ModelPaths, PipelineConfig
 
     models = ModelPaths.verified()
 

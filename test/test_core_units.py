@@ -7,12 +7,17 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_perception.expressions import EXPRESSIONS, valence_arousal
-from emotion_perception.landmarks import FACE_MODEL_3D, POSE_LANDMARKS, camera_matrix, head_pose
-from emotion_perception.parameters import load_params_file, pipeline_config
-from emotion_perception.results import Box, Face, FrameResult
-from emotion_perception.schema import dumps_line, frame_to_json, hello_json
-from emotion_perception.tracking import Tracker, TrackerConfig
+from emotion_perception.io.parameters import load_params_file, pipeline_config
+from emotion_perception.io.schema import dumps_line, frame_to_json, hello_json
+from emotion_perception.vision.expressions import EXPRESSIONS, valence_arousal
+from emotion_perception.vision.landmarks import (
+    FACE_MODEL_3D,
+    POSE_LANDMARKS,
+    camera_matrix,
+    head_pose,
+)
+from emotion_perception.vision.results import Box, Face, FrameResult
+from emotion_perception.vision.tracking import Tracker, TrackerConfig
 
 from conftest import ROOT
 

@@ -25,7 +25,7 @@ def graph(ros_context):
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from emotion_perception.graph import NODES
+    from emotion_perception.ros.graph import NODES
 
     overrides = {'camera': [Parameter('source', value='demo')],
                  'unity_bridge': [Parameter('port', value=0), Parameter('queue_size', value=2)]}
@@ -183,8 +183,8 @@ def test_perception_copies_the_header_and_rejects_unsupported_encodings(graph, a
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    from emotion_perception.conversions import array_to_image
-    from emotion_perception.perception_node import PerceptionNode
+    from emotion_perception.ros.conversions import array_to_image
+    from emotion_perception.ros.perception_node import PerceptionNode
     from emotion_perception_msgs.msg import FaceExpressionArray
 
     perception = PerceptionNode(namespace='enc')
@@ -264,8 +264,8 @@ def test_camera_publishes_bgr8_with_sensor_qos_from_an_image_folder(tmp_path, as
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    from emotion_perception.camera_node import CameraNode
-    from emotion_perception.conversions import image_to_array
+    from emotion_perception.ros.camera_node import CameraNode
+    from emotion_perception.ros.conversions import image_to_array
 
     cv2.imwrite(str(tmp_path / 'a.png'), astronaut)
     camera = CameraNode(namespace='folder', parameter_overrides=[

@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import pytest
 
-from emotion_perception.demo import DemoScene, astronaut_face
-from emotion_perception.evaluation import evaluate
-from emotion_perception.sources import SourceError, camera_index, open_source
+from emotion_perception.io.demo import DemoScene, astronaut_face
+from emotion_perception.io.evaluation import evaluate
+from emotion_perception.io.sources import SourceError, camera_index, open_source
 
 from conftest import ROOT
 
@@ -110,8 +110,8 @@ def test_evaluate_missing_dataset_is_one_line():
 
 @pytest.mark.skipif(not FER2013.is_dir(), reason=f'FER2013 PublicTest not at {FER2013}')
 def test_classifier_reaches_58_percent_on_fer2013():
-    from emotion_perception.classifier import ExpressionClassifier
-    from emotion_perception.model_store import EMOTION, verified_path
+    from emotion_perception.vision.classifier import ExpressionClassifier
+    from emotion_perception.vision.model_store import EMOTION, verified_path
 
     result = evaluate(ExpressionClassifier(verified_path(EMOTION)), FER2013)
     assert result.count == 3589

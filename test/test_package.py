@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_perception.graph import NODES
-from emotion_perception.model_store import MODELS, sha256_of, verified_path
+from emotion_perception.ros.graph import NODES
+from emotion_perception.vision.model_store import MODELS, sha256_of, verified_path
 
 from conftest import ROOT, spin_until
 
@@ -75,7 +75,7 @@ def test_model_files_load():
 
 
 def test_corrupt_model_is_refused(tmp_path):
-    from emotion_perception.model_store import EMOTION, ModelError
+    from emotion_perception.vision.model_store import EMOTION, ModelError
 
     (tmp_path / EMOTION.name).write_bytes(b'truncated')
     with pytest.raises(ModelError, match='does not match its sha256'):
@@ -106,7 +106,7 @@ def test_launch_file_starts_the_graph_with_documented_arguments():
     tree = ast.parse(source)
     imports = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
                for a in n.names}
-    assert ('emotion_perception.graph', 'NODES') in imports
+    assert ('emotion_perception.ros.graph', 'NODES') in imports
     assert 'executable=entry.executable' in source
     for entry in NODES:
         assert entry.executable in _console_scripts()

@@ -5,11 +5,11 @@ import h5py
 import numpy as np
 import pytest
 
-from emotion_perception.classifier import ExpressionClassifier
-from emotion_perception.demo import DemoScene
-from emotion_perception.detection import FaceDetector
-from emotion_perception.landmarks import LandmarkEstimator
-from emotion_perception.model_store import ModelError
+from emotion_perception.io.demo import DemoScene
+from emotion_perception.vision.classifier import ExpressionClassifier
+from emotion_perception.vision.detection import FaceDetector
+from emotion_perception.vision.landmarks import LandmarkEstimator
+from emotion_perception.vision.model_store import ModelError
 
 
 def test_astronaut_is_one_happy_face(pipeline_factory, astronaut):

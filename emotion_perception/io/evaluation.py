@@ -7,9 +7,9 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from emotion_perception.classifier import ExpressionClassifier
-from emotion_perception.expressions import EXPRESSIONS
-from emotion_perception.sources import IMAGE_SUFFIXES
+from emotion_perception.io.sources import IMAGE_SUFFIXES
+from emotion_perception.vision.classifier import ExpressionClassifier
+from emotion_perception.vision.expressions import EXPRESSIONS
 
 
 @dataclass(frozen=True)

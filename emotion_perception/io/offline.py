@@ -8,9 +8,9 @@ from typing import BinaryIO, Callable, Iterator, Optional
 
 import numpy as np
 
-from emotion_perception.pipeline import FacePipeline
-from emotion_perception.schema import dumps_line, frame_to_json
-from emotion_perception.sources import FrameSource
+from emotion_perception.io.schema import dumps_line, frame_to_json
+from emotion_perception.io.sources import FrameSource
+from emotion_perception.vision.pipeline import FacePipeline
 
 _END = object()
 

@@ -6,9 +6,9 @@ from typing import Any, Optional, Union
 
 import yaml
 
-from emotion_perception.detection import DetectorConfig
-from emotion_perception.pipeline import PipelineConfig
-from emotion_perception.tracking import TrackerConfig
+from emotion_perception.vision.detection import DetectorConfig
+from emotion_perception.vision.pipeline import PipelineConfig
+from emotion_perception.vision.tracking import TrackerConfig
 
 Value = Union[bool, int, float, str]
 

@@ -9,8 +9,8 @@ nested arrays), camelCase like the original fields.
 import json
 from typing import Any
 
-from emotion_perception.expressions import EXPRESSIONS
-from emotion_perception.results import Face, FrameResult
+from emotion_perception.vision.expressions import EXPRESSIONS
+from emotion_perception.vision.results import Face, FrameResult
 
 SCHEMA_NAME = 'emotion_perception.faces'
 SCHEMA_VERSION = 1

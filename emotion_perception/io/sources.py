@@ -9,7 +9,7 @@ from typing import Optional, Protocol
 import cv2
 import numpy as np
 
-from emotion_perception.demo import DemoScene
+from emotion_perception.io.demo import DemoScene
 
 IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.pgm', '.ppm'}
 

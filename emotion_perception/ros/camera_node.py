@@ -10,11 +10,18 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from emotion_perception.conversions import array_to_image
-from emotion_perception.diagnostics import ERROR, OK, WARN, DiagnosticsReporter, RateMeter, Report
-from emotion_perception.parameters import ParamSpec
-from emotion_perception.ros_params import declare
-from emotion_perception.sources import FrameSource, SourceError, open_source, paced
+from emotion_perception.io.parameters import ParamSpec
+from emotion_perception.io.sources import FrameSource, SourceError, open_source, paced
+from emotion_perception.ros.conversions import array_to_image
+from emotion_perception.ros.diagnostics import (
+    ERROR,
+    OK,
+    WARN,
+    DiagnosticsReporter,
+    RateMeter,
+    Report,
+)
+from emotion_perception.ros.ros_params import declare
 
 CAMERA_PARAMETERS = (
     ParamSpec('source', 'demo', 'demo, a camera index or /dev/videoN, a video file or an '
@@ -113,7 +120,7 @@ class CameraNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """`ros2 run emotion_perception camera_node`."""
-    from emotion_perception.runner import node_main
+    from emotion_perception.ros.runner import node_main
 
     return node_main(CameraNode, args)
 

@@ -8,7 +8,7 @@ from geometry_msgs.msg import Point32
 from sensor_msgs.msg import Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from emotion_perception.results import Box, Face, FrameResult, HeadPose
+from emotion_perception.vision.results import Box, Face, FrameResult, HeadPose
 from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
 
 #: Encodings the perception node accepts, and their channel counts.

@@ -20,17 +20,17 @@ class NodeEntry:
 
 
 NODES = (
-    NodeEntry('camera', 'camera_node', 'emotion_perception.camera_node:CameraNode'),
+    NodeEntry('camera', 'camera_node', 'emotion_perception.ros.camera_node:CameraNode'),
     NodeEntry('perception', 'perception_node',
-              'emotion_perception.perception_node:PerceptionNode'),
+              'emotion_perception.ros.perception_node:PerceptionNode'),
     NodeEntry('unity_bridge', 'unity_bridge_node',
-              'emotion_perception.unity_bridge_node:UnityBridgeNode'),
+              'emotion_perception.ros.unity_bridge_node:UnityBridgeNode'),
 )
 
 
 def default_params_file() -> Path:
     """The checkout's config/params.yaml, else the installed package's."""
-    checkout = Path(__file__).resolve().parent.parent / 'config' / 'params.yaml'
+    checkout = Path(__file__).resolve().parents[2] / 'config' / 'params.yaml'
     if checkout.is_file():
         return checkout
     from ament_index_python.packages import get_package_share_directory

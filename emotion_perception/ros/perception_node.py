@@ -12,17 +12,17 @@ from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from emotion_perception.annotate import annotate
-from emotion_perception.conversions import (
+from emotion_perception.io.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
+from emotion_perception.ros.conversions import (
     array_to_image,
     image_to_array,
     result_to_msg,
     stamp_seconds,
 )
-from emotion_perception.diagnostics import OK, WARN, DiagnosticsReporter, RateMeter, Report
-from emotion_perception.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
-from emotion_perception.pipeline import FacePipeline, ModelPaths
-from emotion_perception.ros_params import changes, declare, rejected
+from emotion_perception.ros.diagnostics import OK, WARN, DiagnosticsReporter, RateMeter, Report
+from emotion_perception.ros.ros_params import changes, declare, rejected
+from emotion_perception.vision.annotate import annotate
+from emotion_perception.vision.pipeline import FacePipeline, ModelPaths
 from emotion_perception_msgs.msg import FaceExpressionArray
 
 NODE_PARAMETERS = (
@@ -132,7 +132,7 @@ class PerceptionNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """`ros2 run emotion_perception perception_node`."""
-    from emotion_perception.runner import node_main
+    from emotion_perception.ros.runner import node_main
 
     return node_main(PerceptionNode, args)
 

@@ -12,7 +12,7 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from emotion_perception.parameters import ParamSpec, Value, check
+from emotion_perception.io.parameters import ParamSpec, Value, check
 
 
 def _descriptor(spec: ParamSpec, read_only: bool) -> ParameterDescriptor:

@@ -10,10 +10,10 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 
-from emotion_perception.graph import NODES, default_params_file
-from emotion_perception.model_store import ModelError
-from emotion_perception.parameters import load_params_file
-from emotion_perception.sources import SourceError, first_camera
+from emotion_perception.io.parameters import load_params_file
+from emotion_perception.io.sources import SourceError, first_camera
+from emotion_perception.ros.graph import NODES, default_params_file
+from emotion_perception.vision.model_store import ModelError
 
 #: Errors a node's constructor raises for bad configuration; reported in one line.
 SETUP_ERRORS = (ValueError, ModelError, SourceError)

@@ -5,12 +5,12 @@ from typing import Optional
 
 from rclpy.node import Node
 
-from emotion_perception.conversions import msg_to_result
-from emotion_perception.diagnostics import OK, DiagnosticsReporter, Report
-from emotion_perception.parameters import ParamSpec
-from emotion_perception.ros_params import declare
-from emotion_perception.schema import dumps_line, frame_to_json, hello_json
-from emotion_perception.unity_server import UnityServer
+from emotion_perception.io.parameters import ParamSpec
+from emotion_perception.io.schema import dumps_line, frame_to_json, hello_json
+from emotion_perception.io.unity_server import UnityServer
+from emotion_perception.ros.conversions import msg_to_result
+from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, Report
+from emotion_perception.ros.ros_params import declare
 from emotion_perception_msgs.msg import FaceExpressionArray
 
 BRIDGE_PARAMETERS = (
@@ -66,7 +66,7 @@ class UnityBridgeNode(Node):
 
 def main(args: Optional[list[str]] = None) -> int:
     """`ros2 run emotion_perception unity_bridge_node`."""
-    from emotion_perception.runner import node_main
+    from emotion_perception.ros.runner import node_main
 
     return node_main(UnityBridgeNode, args)
 

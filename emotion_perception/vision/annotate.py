@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from emotion_perception.results import FrameResult
+from emotion_perception.vision.results import FrameResult
 
 GREEN, YELLOW = (80, 220, 80), (0, 220, 255)
 

@@ -7,8 +7,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from emotion_perception.expressions import EXPRESSIONS
-from emotion_perception.model_store import ModelError
+from emotion_perception.vision.expressions import EXPRESSIONS
+from emotion_perception.vision.model_store import ModelError
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 

@@ -7,8 +7,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from emotion_perception.model_store import ModelError
-from emotion_perception.results import Box
+from emotion_perception.vision.model_store import ModelError
+from emotion_perception.vision.results import Box
 
 #: The frontal-face cascade's training window: it cannot find anything smaller.
 HAAR_WINDOW = 24

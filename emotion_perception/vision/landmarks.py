@@ -7,8 +7,8 @@ import cv2
 import dlib
 import numpy as np
 
-from emotion_perception.model_store import ModelError
-from emotion_perception.results import Box, HeadPose
+from emotion_perception.vision.model_store import ModelError
+from emotion_perception.vision.results import Box, HeadPose
 
 #: A generic 3-D face in millimetres, in camera-like axes (x right, y down, z away from
 #: the camera), nose tip at the origin; paired with the landmark indices below.

@@ -61,7 +61,7 @@ def default_models_dir() -> Path:
     env = os.environ.get('EMOTION_PERCEPTION_MODELS')
     if env:
         return Path(env)
-    checkout = Path(__file__).resolve().parent.parent / 'models'
+    checkout = Path(__file__).resolve().parents[2] / 'models'
     if checkout.is_dir():
         return checkout
     try:

@@ -7,13 +7,13 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from emotion_perception.classifier import ExpressionClassifier
-from emotion_perception.detection import ChangeDetector, DetectorConfig, FaceDetector
-from emotion_perception.expressions import valence_arousal
-from emotion_perception.landmarks import LandmarkEstimator, aligned_crop, head_pose
-from emotion_perception.model_store import EMOTION, HAAR, LANDMARKS, verified_path
-from emotion_perception.results import Box, Face, FrameResult
-from emotion_perception.tracking import Tracker, TrackerConfig
+from emotion_perception.vision.classifier import ExpressionClassifier
+from emotion_perception.vision.detection import ChangeDetector, DetectorConfig, FaceDetector
+from emotion_perception.vision.expressions import valence_arousal
+from emotion_perception.vision.landmarks import LandmarkEstimator, aligned_crop, head_pose
+from emotion_perception.vision.model_store import EMOTION, HAAR, LANDMARKS, verified_path
+from emotion_perception.vision.results import Box, Face, FrameResult
+from emotion_perception.vision.tracking import Tracker, TrackerConfig
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from typing import Optional
 
 import numpy as np
 
-from emotion_perception.expressions import EXPRESSIONS
+from emotion_perception.vision.expressions import EXPRESSIONS
 
 
 @dataclass(frozen=True)

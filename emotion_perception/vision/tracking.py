@@ -5,7 +5,7 @@ from typing import Optional
 
 import numpy as np
 
-from emotion_perception.results import Box
+from emotion_perception.vision.results import Box
 
 
 @dataclass(frozen=True)
