@@ -11,13 +11,20 @@ LOG := $(VENV)/setup.log
 MSGS := emotion_perception_msgs
 MSG_SOURCES := $(wildcard $(MSGS)/msg/*.msg) $(MSGS)/CMakeLists.txt $(MSGS)/package.xml
 
-.PHONY: help setup run test lint bench models clean
+ROS_TOOLS ?= ../shared/ros-tools
+COLCON_ENV := PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AMENT_PREFIX_PATH="$(CURDIR)/$(VENV)" CMAKE_PREFIX_PATH="$(CURDIR)/$(VENV)"
+COLCON_INTO_VENV := $(VENV)/bin/colcon --log-base $(VENV)/colcon/log build \
+	--build-base $(VENV)/colcon/build --install-base $(VENV) --merge-install \
+	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(CURDIR)/$(PY)
+
+.PHONY: help setup ros-tools run test lint bench models clean
 
 help:
 	@echo "make run    set up, then run camera -> perception -> unity_bridge (webcam, else demo)"
 	@echo "make test   set up, then run the test suite"
 	@echo "make bench  set up, then print figures: seeds' loop vs ours, and the graph's rates"
 	@echo "make setup  only set up .venv, the messages and the models"
+	@echo "make ros-tools  add ros2 launch / ros2 CLI from ROS_TOOLS=$(ROS_TOOLS) (for the launch tests)"
 
 setup: $(VENV)/.package models
 
@@ -38,10 +45,7 @@ $(VENV)/.deps: $(VENV)/.python requirements.txt constraints.txt tools/patch_ros_
 $(VENV)/.msgs: $(VENV)/.deps $(MSG_SOURCES)
 	@command -v c++ >/dev/null || { echo "setup: no C++ compiler to build $(MSGS); install one (Debian: apt-get install g++) and re-run 'make setup'" >&2; exit 1; }
 	@echo "setup: building $(MSGS) with colcon into $(VENV)"
-	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" AMENT_PREFIX_PATH="$(CURDIR)/$(VENV)" CMAKE_PREFIX_PATH="$(CURDIR)/$(VENV)" \
-	  $(VENV)/bin/colcon --log-base $(VENV)/colcon/log build --base-paths $(MSGS) \
-	    --build-base $(VENV)/colcon/build --install-base $(VENV) --merge-install \
-	    --cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(CURDIR)/$(PY) >>$(LOG) 2>&1 \
+	@$(COLCON_ENV) $(COLCON_INTO_VENV) --base-paths $(MSGS) >>$(LOG) 2>&1 \
 	  || { echo "setup: colcon build of $(MSGS) failed; see $(VENV)/colcon/log/latest_build and re-run 'make setup'" >&2; exit 1; }
 	@$(PY) -c 'from emotion_perception_msgs.msg import FaceExpressionArray' \
 	  || { echo "setup: $(MSGS) built but does not import; re-run 'make setup'" >&2; exit 1; }
@@ -52,6 +56,21 @@ $(VENV)/.package: $(VENV)/.msgs setup.py setup.cfg package.xml Makefile
 	  || { echo "setup: installing emotion_perception into $(VENV) failed; see $(LOG)" >&2; exit 1; }
 	@# setup.cfg puts executables in lib/emotion_perception for `ros2 run`; link them onto PATH.
 	@for exe in $(VENV)/lib/emotion_perception/*; do ln -sf "../lib/emotion_perception/$${exe##*/}" $(VENV)/bin/; done
+	@touch $@
+
+# The upstream launch/CLI wheels are not on the package registry; a ROS install has them.
+ros-tools: $(VENV)/.ros-tools
+
+$(VENV)/.ros-tools: $(VENV)/.package requirements-ros-tools.txt
+	@test -d $(ROS_TOOLS)/wheels || { echo "ros-tools: no wheels in $(ROS_TOOLS)/wheels; set ROS_TOOLS=<folder with wheels/ and src/composition_interfaces>" >&2; exit 1; }
+	@echo "setup: installing ros2 launch and the ros2 CLI from $(ROS_TOOLS) into $(VENV)"
+	@$(PY) -m pip install -q --no-deps $(ROS_TOOLS)/wheels/*.whl >>$(LOG) 2>&1 \
+	  && $(PY) -m pip install -q -r requirements-ros-tools.txt -c constraints.txt >>$(LOG) 2>&1 \
+	  || { echo "ros-tools: pip install failed; see $(LOG)" >&2; exit 1; }
+	@$(COLCON_ENV) $(COLCON_INTO_VENV) --base-paths $(ROS_TOOLS)/src/composition_interfaces >>$(LOG) 2>&1 \
+	  || { echo "ros-tools: colcon build of composition_interfaces failed; see $(VENV)/colcon/log/latest_build" >&2; exit 1; }
+	@$(PY) -c 'import launch_ros, ros2cli, launch_pytest' \
+	  || { echo "ros-tools: installed but launch_ros does not import; re-run 'make ros-tools'" >&2; exit 1; }
 	@touch $@
 
 models: $(VENV)/.package

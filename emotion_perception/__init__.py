@@ -10,3 +10,6 @@ import os
 # FFmpeg (inside OpenCV) prints its own lines for unreadable videos; our sources report
 # those as one clear error instead. Set before any submodule imports cv2.
 os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')
+# OpenCV's V4L2 back end warns `can't open camera by index` at every retry of a missing
+# camera; the camera node says that once in its own words.
+os.environ.setdefault('OPENCV_LOG_LEVEL', 'ERROR')

@@ -2,49 +2,112 @@
 
 The node list comes from emotion_perception.ros.graph, which `emotion-perception run` uses
 too, so the launch file and the pip-only runner start the same graph.
+
+Parameters: `params_file` sections apply by node name in any `namespace`; a launch argument
+left empty keeps the file's value. A node that crashes is restarted after `respawn_delay`
+(`respawn:=false` stops the whole launch instead); a node that exits with code 2 (bad
+configuration, said in its own error line) stops the launch, as restarting cannot help.
+Never a half-dead graph.
 """
 
-from launch.actions import DeclareLaunchArgument
+from pathlib import Path
+
+import yaml
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, Shutdown
+from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit
+from launch.launch_context import LaunchContext
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
-from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
+from emotion_perception.io.parameters import load_params_file, node_parameters
 from emotion_perception.ros.graph import NODES
 from launch import LaunchDescription
 
+#: Exit code of a node that cannot start with its configuration (runner.node_main).
+BAD_CONFIGURATION = 2
+
 ARGUMENTS = (
-    ('source', 'demo', 'demo, a camera index or /dev/videoN, a video file or an image folder'),
+    ('source', '', 'demo, a camera index or /dev/videoN, a video file or an image folder '
+                   '(empty: params_file\'s camera.source)'),
     ('params_file', PathJoinSubstitution([FindPackageShare('emotion_perception'), 'config',
                                           'params.yaml']), 'YAML with the nodes\' parameters'),
-    ('unity_host', '127.0.0.1', 'Address the Unity bridge listens on (0.0.0.0 = LAN)'),
-    ('unity_port', '5000', 'TCP port the Unity bridge listens on'),
-    ('namespace', '', 'Namespace for the three nodes and their topics'),
+    ('unity_host', '', 'Address the Unity bridge listens on, 0.0.0.0 = LAN (empty: '
+                       'params_file\'s unity_bridge.host)'),
+    ('unity_port', '', 'TCP port the Unity bridge listens on (empty: params_file\'s)'),
+    ('namespace', '', 'Namespace for the nodes and their topics'),
     ('log_level', 'info', 'Log level: debug, info, warn, error or fatal'),
-    ('debug_image', 'true', 'Publish the annotated debug_image while someone subscribes'),
+    ('debug_image', '', 'true/false: publish the annotated debug_image while someone '
+                        'subscribes (empty: params_file\'s)'),
     ('image_topic', 'image_raw', 'Topic the camera publishes and perception reads'),
     ('faces_topic', 'faces', 'Topic perception publishes and the bridge reads'),
-)
+    ('respawn', 'true', 'Restart a node that crashes after respawn_delay; false stops the '
+                        'whole launch instead'),
+    ('respawn_delay', '2.0', 'Seconds before a crashed node is restarted'),
+) + tuple((entry.name, 'true', f'Start the {entry.name} node here (false: it runs on another '
+                               f'machine or not at all)') for entry in NODES)
+
+#: Launch arguments that override one parameter of one node when they are not empty.
+OVERRIDES = {
+    'source': ('camera', 'source', str),
+    'unity_host': ('unity_bridge', 'host', str),
+    'unity_port': ('unity_bridge', 'port', int),
+    'debug_image': ('perception', 'debug_image', bool),
+}
+
+
+def _typed(argument: str, text: str, kind: type):
+    """A launch argument's text as the parameter's type, with a clear error."""
+    value = yaml.safe_load(text) if kind is not str else text
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        raise ValueError(f'launch argument {argument}:={text} must be a {kind.__name__}')
+    return value
+
+
+def _on_exit(name: str, respawn: bool):
+    """What to do when a node's process ends: respawn (launch_ros does it) or shut down."""
+    def handle(event, context: LaunchContext):
+        if context.is_shutdown or event.returncode == 0 and not respawn:
+            return None
+        if event.returncode == BAD_CONFIGURATION:
+            return Shutdown(reason=f'{name} cannot start with this configuration (its error '
+                                   f'is above); stopping the graph')
+        if not respawn:
+            return Shutdown(reason=f'{name} exited with code {event.returncode}; stopping '
+                                   f'the graph (respawn:=true restarts it instead)')
+        return None
+    return handle
+
+
+def _nodes(context: LaunchContext) -> list:
+    """The nodes asked for, with their params_file sections and the launch overrides."""
+    arg = {name: LaunchConfiguration(name).perform(context) for name, _, _ in ARGUMENTS}
+    sections = load_params_file(Path(arg['params_file']))
+    respawn = _typed('respawn', arg['respawn'], bool)
+    delay = float(arg['respawn_delay'])
+    overrides: dict[str, dict] = {entry.name: {} for entry in NODES}
+    for argument, (node, parameter, kind) in OVERRIDES.items():
+        if arg[argument]:
+            overrides[node][parameter] = _typed(argument, arg[argument], kind)
+    remappings = [('image_raw', arg['image_topic']), ('faces', arg['faces_topic'])]
+    actions = []
+    for entry in NODES:
+        if not IfCondition(LaunchConfiguration(entry.name)).evaluate(context):
+            continue
+        node = Node(package='emotion_perception', executable=entry.executable,
+                    name=entry.name, namespace=arg['namespace'], output='screen',
+                    parameters=[node_parameters(sections, entry.name, arg['namespace']),
+                                overrides[entry.name]],
+                    remappings=remappings, respawn=respawn, respawn_delay=delay,
+                    arguments=['--ros-args', '--log-level', arg['log_level']])
+        actions += [node, RegisterEventHandler(OnProcessExit(
+            target_action=node, on_exit=_on_exit(entry.name, respawn)))]
+    return actions
 
 
 def generate_launch_description() -> LaunchDescription:
-    """The three nodes with parameters from params_file, overridden by the arguments."""
-    arg = LaunchConfiguration
-    overrides = {
-        'camera': {'source': ParameterValue(arg('source'), value_type=str)},
-        'perception': {'debug_image': ParameterValue(arg('debug_image'), value_type=bool)},
-        'unity_bridge': {'host': ParameterValue(arg('unity_host'), value_type=str),
-                         'port': ParameterValue(arg('unity_port'), value_type=int)},
-    }
-    remappings = [('image_raw', arg('image_topic')), ('faces', arg('faces_topic'))]
-    nodes = [
-        Node(package='emotion_perception', executable=entry.executable, name=entry.name,
-             namespace=arg('namespace'), output='screen',
-             parameters=[arg('params_file'), overrides[entry.name]],
-             remappings=remappings,
-             arguments=['--ros-args', '--log-level', arg('log_level')])
-        for entry in NODES
-    ]
+    """The declared arguments, then the nodes built from them."""
     declared = [DeclareLaunchArgument(name, default_value=default, description=text)
                 for name, default, text in ARGUMENTS]
-    return LaunchDescription(declared + nodes)
+    return LaunchDescription(declared + [OpaqueFunction(function=_nodes)])

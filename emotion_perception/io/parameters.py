@@ -1,5 +1,6 @@
 """The perception parameters: one table for the ROS node, the YAML file and the CLI."""
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -104,3 +105,27 @@ def load_params_file(path: Path) -> dict[str, dict[str, Any]]:
             raise ValueError(f'parameter file {path}: `{node}` needs a `ros__parameters` map')
         nodes[str(node).strip('/')] = params
     return nodes
+
+
+def _key_pattern(key: str) -> re.Pattern:
+    """A node-name key as a regex over 'ns/name': `*` is one name, `**` any number."""
+    parts = []
+    for token in key.strip('/').split('/'):
+        parts.append({'**': '(?:[^/]+/)*', '*': '[^/]+/'}.get(token, re.escape(token) + '/'))
+    return re.compile(''.join(parts))
+
+
+def node_parameters(sections: dict[str, dict[str, Any]], name: str, namespace: str = ''
+                    ) -> dict[str, Any]:
+    """The parameters of node `name` in `namespace`, from `load_params_file` sections.
+
+    A plain key (`camera`) applies to the node of that name in whatever namespace it is
+    started, so `namespace:=robot1` keeps the file's values; keys with a path follow ROS 2
+    (`robot1/camera`, `/**/camera`, `/**`). Matching sections merge in file order.
+    """
+    path = '/'.join(p for p in (*namespace.strip('/').split('/'), name) if p) + '/'
+    merged: dict[str, Any] = {}
+    for key, params in sections.items():
+        if key == name or _key_pattern(key).fullmatch(path):
+            merged.update(params)
+    return merged

@@ -21,6 +21,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
+from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import declare
 
 CAMERA_PARAMETERS = (
@@ -42,12 +43,13 @@ class CameraNode(Node):
     def __init__(self, **kwargs) -> None:
         self._thread: Optional[threading.Thread] = None
         super().__init__('camera', **kwargs)
-        self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
+        with reported(self):
+            self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
         self._pub = self.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
         self._stop = threading.Event()
         self._state, self._published, self._error = 'opening', 0, ''
         self._meter = RateMeter()
-        DiagnosticsReporter(self, self._report)
+        DiagnosticsReporter(self, 'image source', self._report)
         self._thread = threading.Thread(target=self._run, daemon=True, name='camera')
         self._thread.start()
 

@@ -29,10 +29,13 @@ class RateMeter:
 class DiagnosticsReporter:
     """Publishes `report()` as one DiagnosticStatus every `period` seconds."""
 
-    def __init__(self, node: Node, report: Callable[[], Report], period: float = 1.0) -> None:
+    def __init__(self, node: Node, task: str, report: Callable[[], Report],
+                 period: float = 1.0) -> None:
         self._node, self._report = node, report
         self._pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self._name = f'{node.get_name()}: {node.get_fully_qualified_name()}'
+        # As diagnostic_updater names statuses ('node: task'), with the namespace kept so
+        # two robots' cameras stay apart: 'robot1/camera: image source'.
+        self._name = f'{node.get_fully_qualified_name().lstrip("/")}: {task}'
         self._timer = node.create_timer(period, self._publish)
 
     def _publish(self) -> None:

@@ -3,6 +3,7 @@
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +21,7 @@ from emotion_perception.ros.conversions import (
     stamp_seconds,
 )
 from emotion_perception.ros.diagnostics import OK, WARN, DiagnosticsReporter, RateMeter, Report
+from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import changes, declare, rejected
 from emotion_perception.vision.annotate import annotate
 from emotion_perception.vision.pipeline import FacePipeline, ModelPaths
@@ -37,26 +39,29 @@ class PerceptionNode(Node):
     def __init__(self, **kwargs) -> None:
         self._worker: Optional[threading.Thread] = None
         super().__init__('perception', **kwargs)
-        node_params = declare(self, NODE_PARAMETERS, read_only=True)
-        config = pipeline_config(declare(self, PIPELINE_PARAMETERS))
+        with reported(self):
+            node_params = declare(self, NODE_PARAMETERS, read_only=True)
+            config = pipeline_config(declare(self, PIPELINE_PARAMETERS))
+            models = node_params['models_dir']
+            self._pipeline = FacePipeline(config, ModelPaths.verified(
+                Path(models) if models else None))
         self._debug = node_params['debug_image']
-        models_dir = Path(node_params['models_dir']) if node_params['models_dir'] else None
-        self._pipeline = FacePipeline(config, ModelPaths.verified(models_dir))
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._faces_pub = self.create_publisher(FaceExpressionArray, 'faces', 10)
         self._debug_pub = self.create_publisher(Image, 'debug_image', qos_profile_sensor_data)
-        self.create_subscription(Image, 'image_raw', self._on_image, qos_profile_sensor_data)
-        self._newest: Optional[Image] = None
+        self._sub = self.create_subscription(Image, 'image_raw', self._on_image,
+                                             qos_profile_sensor_data)
+        self._newest: Optional[tuple[int, Image]] = None
         self._arrived = threading.Condition()
         self._running = True
         self._received = self._processed = self._dropped = self._rejected = 0
         self._latency = self._compute = 0.0
         self._bad_encodings: set[str] = set()
         self._meter = RateMeter()
-        DiagnosticsReporter(self, self._report)
+        DiagnosticsReporter(self, 'expression perception', self._report)
         self._worker = threading.Thread(target=self._work, daemon=True, name='perception')
         self._worker.start()
-        self.get_logger().info('ready: image_raw -> faces')
+        self.get_logger().info(f'ready: {self._sub.topic_name} -> {self._faces_pub.topic_name}')
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         """Validate and apply threshold/smoothing changes from the next frame on."""
@@ -69,16 +74,16 @@ class PerceptionNode(Node):
         return SetParametersResult(successful=True)
 
     def _on_image(self, msg: Image) -> None:
-        """Keep only the newest image; never blocks."""
+        """Keep only the newest image, numbered in order of arrival; never blocks."""
         with self._arrived:
-            self._received += 1
             if self._newest is not None:
                 self._dropped += 1
-            self._newest = msg
+            self._newest = (self._received, msg)
+            self._received += 1
             self._arrived.notify()
 
-    def _take(self) -> Optional[Image]:
-        """Wait for the next image (None at shutdown)."""
+    def _take(self) -> Optional[tuple[int, Image]]:
+        """Wait for the next (arrival index, image); None at shutdown."""
         with self._arrived:
             while self._newest is None and self._running:
                 self._arrived.wait(timeout=0.5)
@@ -87,7 +92,8 @@ class PerceptionNode(Node):
 
     def _work(self) -> None:
         """Process images until shutdown."""
-        while (msg := self._take()) is not None:
+        while (taken := self._take()) is not None:
+            index, msg = taken
             try:
                 frame = image_to_array(msg)
             except ValueError as exc:
@@ -98,7 +104,8 @@ class PerceptionNode(Node):
                 continue
             started = time.perf_counter()
             result = self._pipeline.process(frame, stamp_seconds(msg.header.stamp))
-            self._faces_pub.publish(result_to_msg(result, msg.header))
+            # `frame` numbers images as they arrived, so its gaps show the ones skipped.
+            self._faces_pub.publish(result_to_msg(replace(result, frame=index), msg.header))
             if self._debug and self._debug_pub.get_subscription_count() > 0:
                 self._debug_pub.publish(array_to_image(annotate(frame, result), msg.header))
             now = self.get_clock().now().nanoseconds * 1e-9

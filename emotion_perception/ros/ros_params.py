@@ -16,8 +16,13 @@ from emotion_perception.io.parameters import ParamSpec, Value, check
 
 
 def _descriptor(spec: ParamSpec, read_only: bool) -> ParameterDescriptor:
-    """A descriptor that tells `ros2 param describe` the meaning and the range."""
-    descriptor = ParameterDescriptor(description=spec.description, read_only=read_only)
+    """A descriptor that tells `ros2 param describe` the meaning and the range.
+
+    Typing is dynamic so that rclpy does not refuse a wrong type with its own terse
+    "expected '2' got '3'": our callbacks check the type and say so in words.
+    """
+    descriptor = ParameterDescriptor(description=spec.description, read_only=read_only,
+                                     dynamic_typing=True)
     if spec.low is not None and isinstance(spec.default, float):
         descriptor.floating_point_range = [FloatingPointRange(
             from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
@@ -30,15 +35,36 @@ def _descriptor(spec: ParamSpec, read_only: bool) -> ParameterDescriptor:
 
 def declare(node: Node, specs: Iterable[ParamSpec], read_only: bool = False
             ) -> dict[str, Value]:
-    """Declare every spec and return the checked values; ValueError names a bad one."""
+    """Declare every spec and return the checked values; ValueError names a bad one.
+
+    Later changes (`ros2 param set`) are checked against the same specs: an integer for
+    a float parameter is taken as that float, any other wrong type or range is refused
+    with the spec's own message.
+    """
+    specs = {spec.name: spec for spec in specs}
+
+    def as_declared(params: list[Parameter]) -> list[Parameter]:
+        return [Parameter(p.name, value=float(p.value)) if p.name in specs
+                and p.type_ == Parameter.Type.INTEGER
+                and isinstance(specs[p.name].default, float) else p for p in params]
+
+    def validate(params: list[Parameter]) -> SetParametersResult:
+        try:
+            changes(params, specs.values())
+        except ValueError as exc:
+            return rejected(exc)
+        return SetParametersResult(successful=True)
+
     values = {}
-    for spec in specs:
+    for spec in specs.values():
         try:
             param = node.declare_parameter(spec.name, spec.default,
                                            _descriptor(spec, read_only))
         except (InvalidParameterTypeException, InvalidParameterValueException) as exc:
             raise ValueError(f'parameter {spec.name}: {exc}') from exc
         values[spec.name] = check(spec, param.value)
+    node.add_pre_set_parameters_callback(as_declared)
+    node.add_on_set_parameters_callback(validate)
     return values
 
 

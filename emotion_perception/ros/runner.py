@@ -11,22 +11,31 @@ from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 
 from emotion_perception.io.parameters import load_params_file
-from emotion_perception.io.sources import SourceError, first_camera
+from emotion_perception.io.sources import first_camera
 from emotion_perception.ros.graph import NODES, default_params_file
-from emotion_perception.vision.model_store import ModelError
+from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
 
-#: Errors a node's constructor raises for bad configuration; reported in one line.
-SETUP_ERRORS = (ValueError, ModelError, SourceError)
+
+def _interrupt_once(signum: int, frame: object) -> None:
+    """Stop on the first SIGINT/SIGTERM and ignore the ones that follow.
+
+    A Ctrl-C under `ros2 launch` reaches a node twice, from the terminal and forwarded by
+    launch; a second KeyboardInterrupt would land inside the shutdown of the first.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def init(args: Optional[list[str]]) -> None:
     """Initialise rclpy without its signal handler.
 
-    Ctrl-C and SIGTERM then raise KeyboardInterrupt, so the nodes stop their threads
+    Ctrl-C and SIGTERM then raise KeyboardInterrupt once, so the nodes stop their threads
     before the context goes away.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    signal.signal(signal.SIGTERM, _interrupt_once)
 
 
 def spin(nodes: list[Node]) -> int:
@@ -58,10 +67,9 @@ def node_main(factory: Callable[[], Node], args: Optional[list[str]] = None) -> 
     init(args)
     try:
         node = factory()
-    except SETUP_ERRORS as exc:
-        rclpy.logging.get_logger(getattr(factory, '__name__', 'node')).error(str(exc))
+    except (SetupFailed, KeyboardInterrupt) as exc:
         rclpy.try_shutdown()
-        return 2
+        return 2 if isinstance(exc, SetupFailed) else 0
     return spin([node])
 
 
@@ -94,10 +102,11 @@ def run(source: str, params: Optional[Path], unity_port: Optional[int],
             overrides['unity_bridge'].append(Parameter('host', value=unity_host))
         for entry in NODES:
             nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
-    except SETUP_ERRORS as exc:
-        rclpy.logging.get_logger('emotion_perception').error(str(exc))
+    except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
+        if isinstance(exc, SETUP_ERRORS):
+            rclpy.logging.get_logger('emotion_perception').error(str(exc))
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
-        return 2
+        return 0 if isinstance(exc, KeyboardInterrupt) else 2
     return spin(nodes)

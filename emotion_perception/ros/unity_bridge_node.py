@@ -10,6 +10,7 @@ from emotion_perception.io.schema import dumps_line, frame_to_json, hello_json
 from emotion_perception.io.unity_server import UnityServer
 from emotion_perception.ros.conversions import msg_to_result
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, Report
+from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import declare
 from emotion_perception_msgs.msg import FaceExpressionArray
 
@@ -28,17 +29,18 @@ class UnityBridgeNode(Node):
     def __init__(self, **kwargs) -> None:
         self._server: Optional[UnityServer] = None
         super().__init__('unity_bridge', **kwargs)
-        p = declare(self, BRIDGE_PARAMETERS, read_only=True)
-        server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
-                             p['queue_size'], p['max_rate'], self.get_logger().info)
-        try:
-            server.start()
-        except OSError as exc:
-            raise ValueError(f'cannot listen on {p["host"]}:{p["port"]}: {exc.strerror or exc}'
-                             ) from exc
+        with reported(self):
+            p = declare(self, BRIDGE_PARAMETERS, read_only=True)
+            server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
+                                 p['queue_size'], p['max_rate'], self.get_logger().info)
+            try:
+                server.start()
+            except OSError as exc:
+                raise ValueError(f'cannot listen on {p["host"]}:{p["port"]}: '
+                                 f'{exc.strerror or exc}') from exc
         self._server = server
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
-        DiagnosticsReporter(self, self._report)
+        DiagnosticsReporter(self, 'Unity clients', self._report)
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port}')
 
     @property

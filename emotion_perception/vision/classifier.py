@@ -9,6 +9,7 @@ import numpy as np
 
 from emotion_perception.vision.expressions import EXPRESSIONS
 from emotion_perception.vision.model_store import ModelError
+from emotion_perception.vision.native_logs import banners_hidden
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
@@ -44,8 +45,9 @@ class ExpressionClassifier:
     """Loads the Keras model once and scores batches of face crops."""
 
     def __init__(self, model_path: Path, flip_average: bool = True) -> None:
-        import keras
-        import tensorflow as tf
+        with banners_hidden():
+            import keras
+            import tensorflow as tf
 
         _one_thread(tf)
         try:
