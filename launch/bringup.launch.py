@@ -13,7 +13,13 @@ Never a half-dead graph.
 from pathlib import Path
 
 import yaml
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, RegisterEventHandler, Shutdown
+from launch.actions import (
+    DeclareLaunchArgument,
+    LogInfo,
+    OpaqueFunction,
+    RegisterEventHandler,
+    Shutdown,
+)
 from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessExit
 from launch.launch_context import LaunchContext
@@ -65,17 +71,22 @@ def _typed(argument: str, text: str, kind: type):
     return value
 
 
+def _stop(reason: str) -> list:
+    """Say why, then shut the whole launch down."""
+    return [LogInfo(msg=reason), Shutdown(reason=reason)]
+
+
 def _on_exit(name: str, respawn: bool):
     """What to do when a node's process ends: respawn (launch_ros does it) or shut down."""
     def handle(event, context: LaunchContext):
-        if context.is_shutdown or event.returncode == 0 and not respawn:
+        if context.is_shutdown:
             return None
         if event.returncode == BAD_CONFIGURATION:
-            return Shutdown(reason=f'{name} cannot start with this configuration (its error '
-                                   f'is above); stopping the graph')
+            return _stop(f'{name} cannot start with this configuration (its error is above); '
+                         f'stopping the graph')
         if not respawn:
-            return Shutdown(reason=f'{name} exited with code {event.returncode}; stopping '
-                                   f'the graph (respawn:=true restarts it instead)')
+            return _stop(f'{name} exited with code {event.returncode}; stopping the graph '
+                         f'(respawn:=true restarts it instead)')
         return None
     return handle
 

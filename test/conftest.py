@@ -2,6 +2,7 @@
 
 import os
 import random
+import sys
 
 # Before rclpy is imported anywhere: a domain of our own, discovery on this host only.
 os.environ['ROS_DOMAIN_ID'] = os.environ.get('EP_TEST_DOMAIN_ID', str(random.randint(40, 99)))
@@ -14,6 +15,19 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+#: Under CI every optional toolchain is required: a missing one fails the run.
+CI = os.environ.get('CI') == 'true'
+
+
+def optional_toolchain(name: str, available: bool, install: str) -> pytest.MarkDecorator:
+    """Mark a test module that needs `name`: skipped in one line without it, failed in CI."""
+    if available:
+        return pytest.mark.toolchain
+    if CI:
+        pytest.fail(f'{name} is required with CI=true but is not installed ({install})',
+                    pytrace=False)
+    return pytest.mark.skip(reason=f'{name} not installed; `{install}` adds it')
 
 
 @pytest.fixture(scope='session')

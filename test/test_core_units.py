@@ -117,7 +117,7 @@ def test_parameters_are_checked():
     assert pipeline_config({'smoothing': 0.3, 'min_size': 40}).tracker.smoothing == 0.3
     with pytest.raises(ValueError, match='smoothing must be in'):
         pipeline_config({'smoothing': 1.5})
-    with pytest.raises(ValueError, match='min_neighbors must be a int'):
+    with pytest.raises(ValueError, match='min_neighbors must be an integer'):
         pipeline_config({'min_neighbors': 'five'})
     with pytest.raises(ValueError, match='unknown perception parameter'):
         pipeline_config({'colour': 1})

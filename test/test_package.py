@@ -113,8 +113,8 @@ def test_launch_file_starts_the_graph_with_documented_arguments():
         assert entry.load().__name__ == entry.factory.split(':')[1]
     arguments = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
                      and getattr(n.targets[0], 'id', '') == 'ARGUMENTS')
-    declared = {}
-    for item in arguments.elts:
+    declared = {entry.name: 'starts or skips a node' for entry in NODES}
+    for item in arguments.left.elts:
         name, description = item.elts[0].value, item.elts[2].value
         declared[name] = description
         assert len(description) > 10, f'launch argument {name} needs a description'

@@ -12,6 +12,8 @@ from emotion_perception.vision.pipeline import PipelineConfig
 from emotion_perception.vision.tracking import TrackerConfig
 
 Value = Union[bool, int, float, str]
+#: How a parameter's type is named in error messages.
+KIND_NAMES = {bool: 'true or false', int: 'an integer', float: 'a number', str: 'a string'}
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def check(spec: ParamSpec, value: Any) -> Value:
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if type(value) is not kind:
-        raise ValueError(f'{spec.name} must be a {kind.__name__}, got {value!r}')
+        raise ValueError(f'{spec.name} must be {KIND_NAMES[kind]}, got {value!r}')
     if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
         raise ValueError(f'{spec.name} must be in [{spec.low}, {spec.high}], got {value}')
     return value
