@@ -171,6 +171,8 @@ def assert_clean_exit(launch: Launch, code: int) -> None:
     out = launch.output
     assert code == 0, out
     assert 'Traceback' not in out and 'terminate called' not in out, out
+    for noise in ('oneDNN', 'absl::', 'cpu_feature_guard', '[ WARN'):
+        assert noise not in out, f'start-up noise {noise!r} in the launch output:\n{out}'
     started = re.findall(r'\[INFO\] \[(\S+)\]: process started', out)
     for process in started:
         assert f'[INFO] [{process}]: process has finished cleanly' in out, out

@@ -310,3 +310,35 @@ def test_run_with_malformed_yaml_is_one_clear_error(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip().count('\n') == 0 and 'not valid YAML at line' in proc.stderr
+
+
+def test_frame_numbers_images_as_they_arrive_so_gaps_show_skipped_ones(ros_context, astronaut):
+    from rclpy.node import Node
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    from emotion_perception.ros.conversions import array_to_image
+    from emotion_perception.ros.perception_node import PerceptionNode
+    from emotion_perception_msgs.msg import FaceExpressionArray
+
+    perception = PerceptionNode(namespace='burst')
+    probe = Node('probe_burst')
+    pub = probe.create_publisher(Image, '/burst/image_raw', qos_profile_sensor_data)
+    results = []
+    probe.create_subscription(FaceExpressionArray, '/burst/faces', results.append, 100)
+    image = array_to_image(cv2.resize(astronaut, (640, 480)), Header(frame_id='burst'))
+    spin_until([perception, probe], lambda: results, 30, each=lambda: pub.publish(image))
+    results.clear()
+    for _ in range(3):  # bursts faster than perception: it skips to the newest image
+        for _ in range(10):
+            pub.publish(image)
+        spin_until([perception, probe], lambda: False, 1.0)
+    spin_until([perception, probe], lambda: False, 1.0)
+    perception.destroy_node()
+    probe.destroy_node()
+    frames = [m.frame for m in results]
+    assert frames == sorted(set(frames)), frames
+    gaps = sum(b - a - 1 for a, b in zip(frames, frames[1:]))
+    assert gaps > 0 and frames[-1] == perception._received - 1, (frames, perception._received)
+    assert perception._dropped >= gaps

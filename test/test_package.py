@@ -136,3 +136,33 @@ def test_lint():
                            'benchmarks', 'tools', 'setup.py'], cwd=ROOT, capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+#: rosdep keys of the third-party modules the package imports (std library excluded).
+ROSDEP_KEYS = {
+    'ament_index_python': 'ament_index_python', 'builtin_interfaces': 'builtin_interfaces',
+    'cv2': 'python3-opencv', 'diagnostic_msgs': 'diagnostic_msgs', 'dlib': 'python3-dlib-pip',
+    'emotion_perception_msgs': 'emotion_perception_msgs', 'geometry_msgs': 'geometry_msgs',
+    'keras': 'python-keras-pip', 'numpy': 'python3-numpy', 'rcl_interfaces': 'rcl_interfaces',
+    'rclpy': 'rclpy', 'rosbags': 'python3-rosbags-pip', 'sensor_msgs': 'sensor_msgs',
+    'skimage': 'python3-skimage', 'std_msgs': 'std_msgs', 'tensorflow': 'python-tensorflow-pip',
+    'tqdm': 'python3-tqdm', 'yaml': 'python3-yaml', 'launch': 'launch',
+    'launch_ros': 'launch_ros',
+}
+
+
+def test_package_xml_declares_every_import():
+    imported = set()
+    for path in [*(ROOT / 'emotion_perception').rglob('*.py'), *(ROOT / 'launch').glob('*.py')]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split('.')[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split('.')[0])
+    third_party = imported - set(sys.stdlib_module_names) - {'emotion_perception'}
+    unknown = third_party - set(ROSDEP_KEYS)
+    assert not unknown, f'add a rosdep key for {unknown} here and in package.xml'
+    root = ET.parse(ROOT / 'package.xml').getroot()
+    declared = {e.text for e in root if e.tag in ('depend', 'exec_depend')}
+    missing = {ROSDEP_KEYS[m] for m in third_party} - declared
+    assert not missing, f'package.xml does not declare {missing}'
