@@ -126,8 +126,10 @@ def test_parameters_are_checked():
 def test_shipped_params_file_is_valid():
     nodes = load_params_file(ROOT / 'config' / 'params.yaml')
     assert set(nodes) == {'camera', 'perception', 'unity_bridge'}
-    section = {k: v for k, v in nodes['perception'].items()
-               if k not in ('models_dir', 'debug_image')}
+    from emotion_perception.ros.perception_node import NODE_PARAMETERS
+
+    node_only = {spec.name for spec in NODE_PARAMETERS}
+    section = {k: v for k, v in nodes['perception'].items() if k not in node_only}
     pipeline_config(section)
 
 

@@ -25,6 +25,8 @@ class ParamSpec:
     description: str
     low: Optional[float] = None
     high: Optional[float] = None
+    #: For strings: the values allowed (empty = any).
+    choices: tuple[str, ...] = ()
 
 
 _DET, _TRK = DetectorConfig(), TrackerConfig()
@@ -68,6 +70,8 @@ def check(spec: ParamSpec, value: Any) -> Value:
         raise ValueError(f'{spec.name} must be {KIND_NAMES[kind]}, got {value!r}')
     if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
         raise ValueError(f'{spec.name} must be in [{spec.low}, {spec.high}], got {value}')
+    if spec.choices and value not in spec.choices:
+        raise ValueError(f'{spec.name} must be one of {", ".join(spec.choices)}, got {value!r}')
     return value
 
 

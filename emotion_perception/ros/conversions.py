@@ -1,35 +1,58 @@
-"""Between ROS messages and the core's numpy arrays and dataclasses (no cv_bridge on pip)."""
+"""Between ROS messages and the core's numpy arrays and dataclasses."""
 
 import array
+from typing import Callable, Optional, Union
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point32
-from sensor_msgs.msg import Image, RegionOfInterest
+from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
+from emotion_perception.io import image_encodings
 from emotion_perception.vision.results import Box, Face, FrameResult, HeadPose
 from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
 
-#: Encodings the perception node accepts, and their channel counts.
-CHANNELS = {'bgr8': 3, 'rgb8': 3, 'bgra8': 4, 'rgba8': 4, 'mono8': 1}
+
+def _own_decoder() -> Callable[[Union[Image, CompressedImage]], np.ndarray]:
+    """This package's conversions (image_encodings), for machines without cv_bridge."""
+    def decode(msg: Union[Image, CompressedImage]) -> np.ndarray:
+        if isinstance(msg, CompressedImage):
+            return image_encodings.decode_compressed(msg.format, msg.data)
+        return image_encodings.decode(msg.encoding, msg.width, msg.height, msg.step,
+                                      msg.data, bool(msg.is_bigendian))
+    return decode
 
 
-def image_to_array(msg: Image) -> np.ndarray:
-    """An 8-bit gray, BGR or BGRA array viewing the message's data; ValueError if unusable."""
-    channels = CHANNELS.get(msg.encoding)
-    if channels is None:
-        raise ValueError(f'image encoding {msg.encoding!r} is not supported; publish one of '
-                         f'{", ".join(CHANNELS)}')
-    row = msg.width * channels
-    if msg.step < row or len(msg.data) < msg.step * msg.height:
-        raise ValueError(f'{msg.width}x{msg.height} {msg.encoding} image has step {msg.step} '
-                         f'and {len(msg.data)} bytes; too few')
-    data = np.frombuffer(msg.data, dtype=np.uint8, count=msg.step * msg.height)
-    array = data.reshape(msg.height, msg.step)[:, :row].reshape(msg.height, msg.width, channels)
-    if msg.encoding.startswith('rgb'):
-        array = array[:, :, [2, 1, 0, 3][:channels]]
-    return array[:, :, 0] if channels == 1 else array
+def _cv_bridge_decoder() -> Optional[Callable[[Union[Image, CompressedImage]], np.ndarray]]:
+    """cv_bridge where a ROS install has it, for every encoding it converts; else None."""
+    try:
+        from cv_bridge import CvBridge, CvBridgeError
+    except ImportError:
+        return None
+    bridge, own = CvBridge(), _own_decoder()
+    # cv_bridge has no `uyvy`/`yuyv` names (only yuv422/yuv422_yuy2): ours do those.
+    bridged = set(image_encodings.ENCODINGS) - {'uyvy', 'yuyv'}
+
+    def decode(msg: Union[Image, CompressedImage]) -> np.ndarray:
+        try:
+            if isinstance(msg, CompressedImage):
+                return bridge.compressed_imgmsg_to_cv2(msg, 'bgr8')
+            if msg.encoding not in bridged:
+                return own(msg)
+            mono = image_encodings.encoding_of(msg.encoding).mono
+            return bridge.imgmsg_to_cv2(msg, 'mono8' if mono else 'bgr8')
+        except CvBridgeError as exc:
+            raise ValueError(str(exc)) from exc
+    return decode
+
+
+_BRIDGED = _cv_bridge_decoder()
+#: The one conversion the nodes call, chosen once: cv_bridge if installed, else ours.
+#: Both give 8-bit BGR, or gray for mono encodings; ValueError for unusable images.
+image_to_array = _BRIDGED or _own_decoder()
+#: Which one that is, for the log.
+IMAGE_CONVERTER = 'cv_bridge' if _BRIDGED else 'emotion_perception.io.image_encodings'
 
 
 def array_to_image(frame: np.ndarray, header: Header) -> Image:

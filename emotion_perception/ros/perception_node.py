@@ -5,16 +5,18 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
+from rclpy.subscription import Subscription
+from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_perception.io.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
 from emotion_perception.ros.conversions import (
+    IMAGE_CONVERTER,
     array_to_image,
     image_to_array,
     result_to_msg,
@@ -27,9 +29,15 @@ from emotion_perception.vision.annotate import annotate
 from emotion_perception.vision.pipeline import FacePipeline, ModelPaths
 from emotion_perception_msgs.msg import FaceExpressionArray
 
+#: What perception reads: raw images or image_transport's compressed ones.
+AnyImage = Union[Image, CompressedImage]
+
 NODE_PARAMETERS = (
     ParamSpec('models_dir', '', 'Folder holding the three model files (empty = default)'),
     ParamSpec('debug_image', True, 'Publish an annotated debug_image while someone subscribes'),
+    ParamSpec('image_transport', 'raw', 'raw: sensor_msgs/Image on image_raw; compressed: '
+              'sensor_msgs/CompressedImage (JPEG, PNG) on image_raw/compressed, as '
+              'image_transport names it', choices=('raw', 'compressed')),
 )
 
 
@@ -49,9 +57,8 @@ class PerceptionNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._faces_pub = self.create_publisher(FaceExpressionArray, 'faces', 10)
         self._debug_pub = self.create_publisher(Image, 'debug_image', qos_profile_sensor_data)
-        self._sub = self.create_subscription(Image, 'image_raw', self._on_image,
-                                             qos_profile_sensor_data)
-        self._newest: Optional[tuple[int, Image]] = None
+        self._sub = self._subscribe_images(node_params['image_transport'])
+        self._newest: Optional[tuple[int, AnyImage]] = None
         self._arrived = threading.Condition()
         self._running = True
         self._received = self._processed = self._dropped = self._rejected = 0
@@ -61,7 +68,21 @@ class PerceptionNode(Node):
         DiagnosticsReporter(self, 'expression perception', self._report)
         self._worker = threading.Thread(target=self._work, daemon=True, name='perception')
         self._worker.start()
-        self.get_logger().info(f'ready: {self._sub.topic_name} -> {self._faces_pub.topic_name}')
+        self.get_logger().info(f'ready: {self._sub.topic_name} -> {self._faces_pub.topic_name} '
+                               f'(images converted by {IMAGE_CONVERTER})')
+
+    def _subscribe_images(self, transport: str) -> Subscription:
+        """Raw images on `image_raw`, or compressed ones on `<image_raw remapped>/compressed`.
+
+        As image_transport does, the transport's suffix goes after the remapped base name,
+        so `image_raw:=/cam/image` reads `/cam/image/compressed`.
+        """
+        if transport == 'compressed':
+            topic = self.resolve_topic_name('image_raw') + '/compressed'
+            return self.create_subscription(CompressedImage, topic, self._on_image,
+                                            qos_profile_sensor_data)
+        return self.create_subscription(Image, 'image_raw', self._on_image,
+                                        qos_profile_sensor_data)
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         """Validate and apply threshold/smoothing changes from the next frame on."""
@@ -73,7 +94,7 @@ class PerceptionNode(Node):
         self._pipeline.reconfigure(config)
         return SetParametersResult(successful=True)
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: AnyImage) -> None:
         """Keep only the newest image, numbered in order of arrival; never blocks."""
         with self._arrived:
             if self._newest is not None:
@@ -82,7 +103,7 @@ class PerceptionNode(Node):
             self._received += 1
             self._arrived.notify()
 
-    def _take(self) -> Optional[tuple[int, Image]]:
+    def _take(self) -> Optional[tuple[int, AnyImage]]:
         """Wait for the next (arrival index, image); None at shutdown."""
         with self._arrived:
             while self._newest is None and self._running:
@@ -98,8 +119,9 @@ class PerceptionNode(Node):
                 frame = image_to_array(msg)
             except ValueError as exc:
                 self._rejected += 1
-                if msg.encoding not in self._bad_encodings:
-                    self._bad_encodings.add(msg.encoding)
+                kind = getattr(msg, 'encoding', None) or getattr(msg, 'format', '')
+                if kind not in self._bad_encodings:  # once per encoding: logs stay small
+                    self._bad_encodings.add(kind)
                     self.get_logger().error(f'dropping images: {exc}')
                 continue
             started = time.perf_counter()

@@ -23,6 +23,8 @@ def _descriptor(spec: ParamSpec, read_only: bool) -> ParameterDescriptor:
     """
     descriptor = ParameterDescriptor(description=spec.description, read_only=read_only,
                                      dynamic_typing=True)
+    if spec.choices:
+        descriptor.additional_constraints = f'one of: {", ".join(spec.choices)}'
     if spec.low is not None and isinstance(spec.default, float):
         descriptor.floating_point_range = [FloatingPointRange(
             from_value=float(spec.low), to_value=float(spec.high), step=0.0)]
