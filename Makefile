@@ -88,6 +88,7 @@ lint: setup
 bench: setup
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_graph.py
+	$(PY) benchmarks/bench_encodings.py
 
 clean:
 	rm -rf $(VENV) models/*.hdf5 models/*.dat models/*.xml build install log

@@ -100,8 +100,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run camera, perception and unity_bridge in one process."""
     from emotion_perception.ros.runner import run
 
-    return run(args.source, Path(args.params) if args.params else None, args.unity_port,
-               args.unity_host)
+    bridge = {name: value for name, value in (('port', args.unity_port),
+                                              ('host', args.unity_host),
+                                              ('allow', args.unity_allow)) if value is not None}
+    return run(args.source, Path(args.params) if args.params else None, bridge,
+               args.discovery)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help='auto (webcam if present, else demo), demo, camera index, video, folder')
     p.add_argument('--params', help='ROS 2 parameter YAML (default: config/params.yaml)')
     p.add_argument('--unity-port', type=int, help='TCP port for Unity clients')
-    p.add_argument('--unity-host', help='address to listen on (0.0.0.0 opens it to the LAN)')
+    p.add_argument('--unity-host', help='address to listen on (0.0.0.0: the LAN too, for the '
+                                        'addresses in --unity-allow)')
+    p.add_argument('--unity-allow', help='comma-separated addresses or networks of other '
+                                         'machines allowed to connect (default: none)')
+    p.add_argument('--discovery', choices=['localhost', 'subnet'],
+                   help='ROS 2 discovery range (default: the environment\'s '
+                        'ROS_AUTOMATIC_DISCOVERY_RANGE, else localhost: images and faces '
+                        'stay on this machine)')
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -242,8 +242,11 @@ def test_bringup_with_params_file_remaps_and_clean_ctrl_c(ros_env, video, custom
                                   'min_neighbors', 'many'], env=ros_env, capture_output=True,
                                  text=True, timeout=60)
         assert "min_neighbors must be an integer, got 'many'" in refused.stdout + refused.stderr
+        never_reads = socket.create_connection(('127.0.0.1', port))  # attached at Ctrl-C
+        time.sleep(1.0)
     finally:
         code = launch.interrupt()
+    never_reads.close()
     assert_clean_exit(launch, code)
 
 

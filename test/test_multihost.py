@@ -188,3 +188,57 @@ def test_faces_flow_across_three_hosts_and_recover_after_a_cut(network, video, t
                 proc.kill()
         for log in logs.values():
             log.close()
+
+
+PROBE = '''
+import sys, time, rclpy
+rclpy.init()
+node = rclpy.create_node("lan_probe")
+deadline = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < deadline:
+    rclpy.spin_once(node, timeout_sec=0.2)
+    names = [n for n, _ in node.get_topic_names_and_types()]
+    if "/faces" in names:
+        break
+print(" ".join(names))
+'''
+
+
+def _lan_client_gets_hello(port: int) -> bool:
+    """Whether a Unity client on another host (the perception host) is served."""
+    code = ('import socket, sys\n'
+            f's = socket.create_connection(("{HOSTS["camera"][0]}", {port}), timeout=10)\n'
+            'sys.stdout.write(s.makefile("rb").readline().decode())')
+    out = subprocess.run(['ip', 'netns', 'exec', netns('perception'), sys.executable, '-c',
+                          code], capture_output=True, text=True, timeout=30).stdout
+    return '"hello"' in out
+
+
+@pytest.mark.parametrize('opted_in', [False, True], ids=['default', 'opted-in'])
+def test_a_default_run_keeps_images_and_faces_on_its_machine(network, tmp_path, opted_in):
+    env = {k: v for k, v in os.environ.items() if k != 'ROS_AUTOMATIC_DISCOVERY_RANGE'}
+    options = ['--unity-allow', HOSTS['perception'][0], '--discovery', 'subnet'] \
+        if opted_in else []
+    log = tmp_path / 'run.log'
+    museum_pc = subprocess.Popen(
+        ['ip', 'netns', 'exec', netns('camera'), str(BIN / 'emotion-perception'), 'run',
+         '--source', 'demo', '--unity-host', '0.0.0.0', '--unity-port', '5000', *options],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(log, 'w'))
+    try:
+        deadline = time.monotonic() + 60
+        while 'serving Unity on' not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        served = _lan_client_gets_hello(5000)
+        seen = subprocess.run(['ip', 'netns', 'exec', netns('perception'), sys.executable,
+                               '-c', PROBE, '8'], env=dict(env, ROS_AUTOMATIC_DISCOVERY_RANGE=
+                                                            'SUBNET'),
+                              capture_output=True, text=True, timeout=60).stdout.split()
+    finally:
+        museum_pc.send_signal(2)
+        museum_pc.wait(timeout=30)
+    text = log.read_text()
+    assert ('/faces' in seen and '/image_raw' in seen) == opted_in, seen
+    assert served == opted_in
+    refusals = [line for line in text.splitlines() if 'refused Unity client' in line]
+    assert len(refusals) == (0 if opted_in else 1), text
+    assert ('ROS discovery range SUBNET' if opted_in else 'range LOCALHOST') in text

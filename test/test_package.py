@@ -141,7 +141,8 @@ def test_lint():
 #: rosdep keys of the third-party modules the package imports (std library excluded).
 ROSDEP_KEYS = {
     'ament_index_python': 'ament_index_python', 'builtin_interfaces': 'builtin_interfaces',
-    'cv2': 'python3-opencv', 'diagnostic_msgs': 'diagnostic_msgs', 'dlib': 'python3-dlib-pip',
+    'cv2': 'python3-opencv', 'cv_bridge': 'cv_bridge', 'diagnostic_msgs': 'diagnostic_msgs',
+    'dlib': 'python3-dlib-pip',
     'emotion_perception_msgs': 'emotion_perception_msgs', 'geometry_msgs': 'geometry_msgs',
     'keras': 'python-keras-pip', 'numpy': 'python3-numpy', 'rcl_interfaces': 'rcl_interfaces',
     'rclpy': 'rclpy', 'rosbags': 'python3-rosbags-pip', 'sensor_msgs': 'sensor_msgs',

@@ -101,13 +101,22 @@ class VideoFileSource:
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 0 < fps < 1000 else 30.0
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        self._decoded = 0
 
     def read(self) -> Optional[np.ndarray]:
-        """Next frame; at the end, None or (looping) the first frame again."""
+        """Next frame; at the end, None or (looping) the first frame again.
+
+        A file OpenCV opens but cannot decode a single frame of (a header only, cut at the
+        start) is an error, not an end: the camera retries it until it becomes readable.
+        """
         ok, frame = self._cap.read()
-        if not ok and self._loop:
+        if not ok and self._loop and self._decoded:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, frame = self._cap.read()
+        if not ok and not self._decoded:
+            raise SourceError(f'{self._path} opens but holds no frame that can be decoded '
+                              f'(empty or truncated video?)')
+        self._decoded += ok
         return frame if ok else None
 
     def close(self) -> None:
@@ -141,6 +150,9 @@ class ImageFolderSource:
                 return image
             if path not in self.skipped:
                 self.skipped.append(path)
+            if len(self.skipped) == len(self._files):
+                raise SourceError(f'{self.description}: none of its {len(self._files)} '
+                                  f'images can be read (emptied or all corrupt?)')
 
     def close(self) -> None:
         """Nothing to release."""

@@ -53,21 +53,26 @@ class CameraNode(Node):
         self._thread = threading.Thread(target=self._run, daemon=True, name='camera')
         self._thread.start()
 
+    def _failed(self, exc: SourceError, state: str) -> None:
+        """Say what is wrong once; the same failure again, retry after retry, stays quiet."""
+        if str(exc) != self._error:
+            self.get_logger().error(f'{exc}; retrying every '
+                                    f'{self.params["retry_period"]:.1f} s')
+        self._error, self._state = str(exc), state
+
     def _open(self) -> Optional[FrameSource]:
-        """The configured source, or None (logged) when it cannot be opened now."""
+        """The configured source, or None (said once) when it cannot be opened now."""
         p = self.params
         try:
             source = open_source(p['source'], loop=p['loop'], width=p['width'],
                                  height=p['height'], fps=p['rate'])
         except SourceError as exc:
-            if str(exc) != self._error:
-                self.get_logger().error(f'{exc}; retrying every {p["retry_period"]:.1f} s')
-            self._error, self._state = str(exc), 'waiting for source'
+            self._failed(exc, 'waiting for source')
             return None
-        self._error, self._state = '', 'publishing'
-        fps = p['rate'] or source.fps or 0.0
-        self.get_logger().info(f'publishing {source.description} on '
-                               f'{self._pub.topic_name} at {fps or "camera"} fps')
+        if not self._error:
+            fps = p['rate'] or source.fps or 0.0
+            self.get_logger().info(f'publishing {source.description} on '
+                                   f'{self._pub.topic_name} at {fps or "camera"} fps')
         return source
 
     def _run(self) -> None:
@@ -81,11 +86,11 @@ class CameraNode(Node):
                 for frame in paced(source, self.params['rate'] or source.fps or 0.0):
                     if self._stop.is_set():
                         return
+                    if self._error or self._state != 'publishing':
+                        self._recovered(source)
                     self._publish(frame)
             except SourceError as exc:
-                self._error, self._state = str(exc), 'source lost'
-                self.get_logger().error(f'{exc}; re-opening in '
-                                        f'{self.params["retry_period"]:.1f} s')
+                self._failed(exc, 'source lost')
                 self._stop.wait(self.params['retry_period'])
                 continue
             finally:
@@ -93,6 +98,13 @@ class CameraNode(Node):
             self._state = 'finished'
             self.get_logger().info(f'{source.description} ended; set loop:=true to repeat it')
             return
+
+    def _recovered(self, source: FrameSource) -> None:
+        """The first frame after a failure: say the source is back."""
+        if self._error:
+            self.get_logger().info(f'{source.description} works again: publishing on '
+                                   f'{self._pub.topic_name}')
+        self._error, self._state = '', 'publishing'
 
     def _publish(self, frame) -> None:
         """Resize if asked, stamp now, publish."""

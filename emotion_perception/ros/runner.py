@@ -1,5 +1,6 @@
 """Spinning nodes: one node per process (`ros2 run`), or the whole graph in one (`run`)."""
 
+import os
 import signal
 from pathlib import Path
 from typing import Callable, Optional
@@ -10,10 +11,13 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 
-from emotion_perception.io.parameters import load_params_file
+from emotion_perception.io.parameters import Value, load_params_file
 from emotion_perception.io.sources import first_camera
 from emotion_perception.ros.graph import NODES, default_params_file
 from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
+
+#: The ROS 2 (Iron and later) variable that limits discovery: LOCALHOST, SUBNET, OFF.
+DISCOVERY_RANGE = 'ROS_AUTOMATIC_DISCOVERY_RANGE'
 
 
 def _interrupt_once(signum: int, frame: object) -> None:
@@ -86,25 +90,43 @@ def resolve_source(source: str) -> str:
     return str(index)
 
 
-def run(source: str, params: Optional[Path], unity_port: Optional[int],
-        unity_host: Optional[str]) -> int:
-    """Camera -> perception -> unity_bridge in this process, with the launch file's YAML."""
+def discovery_range(choice: Optional[str]) -> str:
+    """Set ROS 2 discovery for this process: `choice`, else the environment's, else LOCALHOST.
+
+    A pip-only `run` is often a museum PC on a shared network: by default its raw camera
+    images and faces are offered to no other machine. The user's environment rules when it
+    says otherwise (as on a ROS install); `--discovery subnet` opens it explicitly.
+    """
+    if choice:
+        os.environ[DISCOVERY_RANGE] = choice.upper()
+    os.environ.setdefault(DISCOVERY_RANGE, 'LOCALHOST')
+    return os.environ[DISCOVERY_RANGE]
+
+
+def run(source: str, params: Optional[Path], bridge: dict[str, Value],
+        discovery: Optional[str] = None) -> int:
+    """Camera -> perception -> unity_bridge in this process, with the launch file's YAML.
+
+    `bridge` overrides unity_bridge parameters (port, host, allow).
+    """
     params = params or default_params_file()
     load_params_file(params)
+    reach = discovery_range(discovery)
     init(['--ros-args', '--params-file', str(params)])
-    overrides: dict[str, list[Parameter]] = {'camera': [], 'unity_bridge': []}
+    logger = rclpy.logging.get_logger('emotion_perception')
+    logger.info(f'ROS discovery range {reach}' + (
+        ': topics stay on this machine (--discovery subnet shares them on the network)'
+        if reach == 'LOCALHOST' else ''))
+    overrides: dict[str, list[Parameter]] = {
+        'camera': [], 'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()]}
     nodes: list[Node] = []
     try:
         overrides['camera'].append(Parameter('source', value=resolve_source(source)))
-        if unity_port is not None:
-            overrides['unity_bridge'].append(Parameter('port', value=unity_port))
-        if unity_host:
-            overrides['unity_bridge'].append(Parameter('host', value=unity_host))
         for entry in NODES:
             nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
     except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
         if isinstance(exc, SETUP_ERRORS):
-            rclpy.logging.get_logger('emotion_perception').error(str(exc))
+            logger.error(str(exc))
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()

@@ -7,7 +7,7 @@ from rclpy.node import Node
 
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.schema import dumps_line, frame_to_json, hello_json
-from emotion_perception.io.unity_server import UnityServer
+from emotion_perception.io.unity_server import UnityServer, is_loopback, networks
 from emotion_perception.ros.conversions import msg_to_result
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, Report
 from emotion_perception.ros.node_setup import reported
@@ -15,7 +15,10 @@ from emotion_perception.ros.ros_params import declare
 from emotion_perception_msgs.msg import FaceExpressionArray
 
 BRIDGE_PARAMETERS = (
-    ParamSpec('host', '127.0.0.1', 'Address to listen on (0.0.0.0 opens it to the LAN)'),
+    ParamSpec('host', '127.0.0.1', 'Address to listen on (0.0.0.0 listens on the LAN too; '
+              'clients there also need `allow`)'),
+    ParamSpec('allow', '', 'Comma-separated addresses or networks (192.168.1.0/24) of other '
+              'machines allowed to connect; this machine always is. Empty: no other machine'),
     ParamSpec('port', 5000, 'TCP port Unity connects to (0 = any free port)', 0, 65535),
     ParamSpec('queue_size', 2, 'Messages kept per client; older ones are dropped', 1, 100),
     ParamSpec('max_rate', 0.0, 'Messages per second cap for all clients (0 = no cap)',
@@ -31,8 +34,10 @@ class UnityBridgeNode(Node):
         super().__init__('unity_bridge', **kwargs)
         with reported(self):
             p = declare(self, BRIDGE_PARAMETERS, read_only=True)
+            allow = networks(a for a in p['allow'].split(',') if a.strip())
             server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
-                                 p['queue_size'], p['max_rate'], self.get_logger().info)
+                                 p['queue_size'], p['max_rate'], self.get_logger().info,
+                                 allow)
             try:
                 server.start()
             except OSError as exc:
@@ -42,6 +47,9 @@ class UnityBridgeNode(Node):
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         DiagnosticsReporter(self, 'Unity clients', self._report)
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port}')
+        if not is_loopback(p['host']) and not allow:
+            self.get_logger().warn(f'listening on {p["host"]} but `allow` is empty: only '
+                                   f'clients on this machine are accepted')
 
     @property
     def port(self) -> int:
@@ -56,8 +64,9 @@ class UnityBridgeNode(Node):
         """Diagnostics: clients and message counts."""
         s = self._server.stats
         return OK, f'{s.clients} Unity client(s)', {
-            'clients': s.clients, 'connections': s.connections, 'sent': s.sent,
-            'dropped': s.dropped, 'rate_limited': s.rate_limited}
+            'clients': s.clients, 'connections': s.connections, 'refused': s.refused,
+            'sent': s.sent, 'dropped': s.dropped, 'rate_limited': s.rate_limited,
+            'ignored_input_lines': s.garbage}
 
     def destroy_node(self) -> None:
         """Close the clients and the socket before the node goes."""

@@ -1,0 +1,206 @@
+"""Faults an unattended installation meets, with the real graph and real sockets.
+
+Stops with clients attached, sources that break and come back, slow readers, churn;
+each bounded in time.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from emotion_perception.io.demo import DemoScene
+from emotion_perception.io.log_throttle import LogThrottle
+from emotion_perception.io.sources import SourceError, VideoFileSource
+from emotion_perception.ros.diagnostics import ERROR
+
+from conftest import BIN, spin_until
+
+STOP_NOISE = ('Traceback', 'Task was destroyed', 'Event loop is closed', 'Exception',
+              'terminate called')
+
+
+def write_video(path: Path, frames: int = 60) -> Path:
+    """A 640x480 MJPG video of the demo scene (two moving faces)."""
+    scene = DemoScene(640, 480, 2)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
+    for i in range(frames):
+        writer.write(scene.render(i))
+    writer.release()
+    return path
+
+
+def start_run(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int, Path]:
+    """`emotion-perception run` on a free port; its process, port and stderr log."""
+    err = tmp_path / 'stderr.log'
+    proc = subprocess.Popen([str(BIN / 'emotion-perception'), 'run', '--unity-port', '0',
+                             *args], stdout=subprocess.DEVNULL, stderr=open(err, 'w'))
+    deadline = time.monotonic() + 60
+    while 'serving Unity on' not in err.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
+        time.sleep(0.2)
+    port = int(err.read_text().split('serving Unity on 127.0.0.1:')[1].split()[0])
+    return proc, port, err
+
+
+class Reader:
+    """A client that reads lines at `rate` per second (0: never reads) in a thread."""
+
+    def __init__(self, port: int, rate: float, pull: bool = False, rcvbuf: int = 0) -> None:
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.connect(('127.0.0.1', port))
+        self.rate, self.pull, self.ages, self.alive = rate, pull, [], True
+        if rate:
+            threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stream = self.sock.makefile('rb')
+        try:
+            stream.readline()  # hello
+            while self.alive:
+                if self.pull:
+                    self.sock.sendall(b'{"type":"next"}\n')
+                line = stream.readline()
+                if not line:
+                    return
+                self.ages.append(time.time() - json.loads(line)['stamp'])
+                time.sleep(1.0 / self.rate)
+        except (OSError, ValueError):
+            return
+
+    def close(self) -> None:
+        """Hang up."""
+        self.alive = False
+        self.sock.close()
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_stop_with_every_kind_of_client_attached_is_quick_and_clean(tmp_path, sig):
+    proc, port, err = start_run(tmp_path, '--source', 'demo')
+    clients = [Reader(port, 1000), Reader(port, 1), Reader(port, 0, rcvbuf=4096),
+               Reader(port, 2, pull=True)]
+    half_open = socket.create_connection(('127.0.0.1', port))
+    half_open.shutdown(socket.SHUT_WR)
+    garbage = socket.create_connection(('127.0.0.1', port))
+    garbage.sendall(os.urandom(100_000))
+    time.sleep(3.0)
+    started = time.monotonic()
+    proc.send_signal(sig)
+    code = proc.wait(timeout=30)
+    took = time.monotonic() - started
+    for client in clients:
+        client.close()
+    half_open.close()
+    garbage.close()
+    text = err.read_text()
+    assert code == 0, text
+    assert not [noise for noise in STOP_NOISE if noise in text], text
+    assert took < 4.0, f'stop took {took:.1f} s'
+    print(f'\nstop with 6 clients attached ({sig.name}): {took:.2f} s')
+
+
+def test_a_pulling_client_reading_one_line_a_second_gets_only_fresh_lines(tmp_path):
+    proc, port, err = start_run(tmp_path, '--source', 'demo')
+    try:
+        pulling, pushed = Reader(port, 1.0, pull=True), Reader(port, 1.0)
+        time.sleep(12.0)
+        pulling.close()
+        pushed.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    fresh, stale = sorted(pulling.ages[1:]), sorted(pushed.ages[1:])
+    assert len(fresh) >= 8, fresh
+    assert fresh[-1] < 0.5, f'a pulling client got a line {fresh[-1]:.2f} s old'
+    print(f'\n1 line/s: pulling client ages median {fresh[len(fresh) // 2] * 1000:.0f} ms, '
+          f'max {fresh[-1] * 1000:.0f} ms; push-mode client max {stale[-1]:.1f} s')
+
+
+def test_a_video_opencv_opens_but_cannot_read_is_an_error_until_it_is_replaced(
+        tmp_path, ros_context, capfd):
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    from emotion_perception.ros.camera_node import CameraNode
+
+    good = write_video(tmp_path / 'good.avi')
+    video = tmp_path / 'exhibit.avi'
+    video.write_bytes(good.read_bytes()[:6000])  # the header and no whole frame
+    with pytest.raises(SourceError, match='holds no frame'):
+        VideoFileSource(video, loop=True).read()
+
+    camera = CameraNode(namespace='unreadable', parameter_overrides=[
+        Parameter('source', value=str(video)), Parameter('retry_period', value=0.2)])
+    probe, images = Node('probe_unreadable'), []
+    probe.create_subscription(Image, '/unreadable/image_raw', images.append,
+                              qos_profile_sensor_data)
+    try:
+        spin_until([camera, probe], lambda: False, 2.0)
+        assert not images and camera._report()[0] == ERROR  # in /diagnostics
+        shutil.copy(good, tmp_path / 'next.avi')
+        os.replace(tmp_path / 'next.avi', video)
+        spin_until([camera, probe], lambda: len(images) >= 5, 20)
+    finally:
+        camera.destroy_node()
+        probe.destroy_node()
+    assert len(images) >= 5, 'the camera did not pick up the repaired video'
+    errors = [line for line in capfd.readouterr().err.splitlines() if 'holds no frame' in line]
+    assert len(errors) == 1, errors
+
+
+def test_an_emptied_image_folder_is_an_error_until_it_is_refilled(tmp_path, astronaut):
+    from emotion_perception.io.sources import open_source
+
+    folder = tmp_path / 'frames'
+    folder.mkdir()
+    cv2.imwrite(str(folder / 'a.png'), astronaut)
+    source = open_source(str(folder), loop=True)
+    assert source.read() is not None
+    (folder / 'a.png').unlink()
+    with pytest.raises(SourceError, match='none of its 1 images can be read'):
+        source.read()
+    with pytest.raises(SourceError, match='holds no images'):
+        open_source(str(folder), loop=True)
+    cv2.imwrite(str(folder / 'b.png'), astronaut)
+    assert open_source(str(folder), loop=True).read() is not None
+
+
+def test_connect_disconnect_churn_logs_a_few_lines_and_a_count(tmp_path):
+    proc, port, err = start_run(tmp_path, '--source', 'demo')
+    try:
+        for _ in range(40):
+            socket.create_connection(('127.0.0.1', port)).close()
+            time.sleep(0.02)
+        time.sleep(1.0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    lines = [line for line in err.read_text().splitlines() if 'Unity client' in line]
+    assert len(lines) <= 6, lines  # 3 connects and 3 disconnects said, the rest counted
+
+
+def test_log_throttle_keeps_a_week_of_churn_in_kilobytes():
+    now = [0.0]
+    said = []
+    throttle = LogThrottle(said.append, clock=lambda: now[0])
+    for _ in range(7 * 24 * 1800):  # a reconnect every 2 s for a week
+        throttle('connections', 'Unity client 127.0.0.1:5555 connected (1 now)')
+        now[0] += 2.0
+    size = sum(len(line) + 40 for line in said)  # with the logger's prefix
+    assert size < 20_000, f'{len(said)} lines, {size} bytes'
+    assert said[3].startswith('27 more connections in the last 60 s')
+    now[0] += 4000.0  # quiet for over an hour: the next one is said again
+    throttle('connections', 'back')
+    assert said[-1] == 'back'
