@@ -17,12 +17,13 @@ COLCON_INTO_VENV := $(VENV)/bin/colcon --log-base $(VENV)/colcon/log build \
 	--build-base $(VENV)/colcon/build --install-base $(VENV) --merge-install \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(CURDIR)/$(PY)
 
-.PHONY: help setup ros-tools run test lint bench models clean
+.PHONY: help setup ros-tools run test lint bench soak models clean
 
 help:
 	@echo "make run    set up, then run camera -> perception -> unity_bridge (webcam, else demo)"
 	@echo "make test   set up, then run the test suite"
 	@echo "make bench  set up, then print figures: seeds' loop vs ours, and the graph's rates"
+	@echo "make soak   set up, then run the graph 30 min (MINUTES=N) with client churn; print memory, rate, p99, log bytes"
 	@echo "make setup  only set up .venv, the messages and the models"
 	@echo "make ros-tools  add ros2 launch / ros2 CLI from ROS_TOOLS=$(ROS_TOOLS) (for the launch tests)"
 
@@ -89,6 +90,9 @@ bench: setup
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_graph.py
 	$(PY) benchmarks/bench_encodings.py
+
+soak: setup
+	$(PY) benchmarks/soak.py --minutes $(or $(MINUTES),30)
 
 clean:
 	rm -rf $(VENV) models/*.hdf5 models/*.dat models/*.xml build install log
