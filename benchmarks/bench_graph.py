@@ -28,6 +28,7 @@ CLI = Path(sys.executable).parent / 'emotion-perception'
 def read_client(port: int, seconds: float, out: dict) -> None:
     """Read lines for `seconds`; record count and latencies."""
     sock = socket.create_connection(('127.0.0.1', port), timeout=30)
+    sock.sendall(b'{"type":"hello"}\n')
     lines = sock.makefile('rb')
     lines.readline()  # hello
     latencies, started = [], time.time()
@@ -74,7 +75,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix='ep-graph-') as tmp:
         video = write_demo_video(Path(tmp) / 'three_faces.avi', 300, faces=3)
         graph = subprocess.Popen([str(CLI), 'run', '--source', str(video), '--unity-port',
-                                  str(args.port)], env=env, stdout=subprocess.DEVNULL,
+                                  str(args.port), '--websocket-port', '-1'], env=env,
+                                 stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
         try:
             wait_for_port(args.port, 60)

@@ -40,6 +40,7 @@ def rss_mb(pid: int) -> float:
 def measure(port: int, stop: threading.Event, rows: list) -> None:
     """Read every line; record (receive time, latency ms)."""
     with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.sendall(b'{"type":"hello"}\n')
         lines = sock.makefile('rb')
         lines.readline()
         while not stop.is_set() and (line := lines.readline()):
@@ -53,6 +54,7 @@ def churn(port: int, stop: threading.Event, counts: dict) -> None:
     while not stop.wait(2.0):
         try:
             with socket.create_connection(('127.0.0.1', port), timeout=10) as sock:
+                sock.sendall(b'{"type":"hello"}\n')
                 stream = sock.makefile('rb')
                 stream.readline()
                 stream.readline()
@@ -64,6 +66,7 @@ def churn(port: int, stop: threading.Event, counts: dict) -> None:
 def slow(port: int, stop: threading.Event) -> None:
     """Read one line a second, never asking for the newest."""
     with socket.create_connection(('127.0.0.1', port), timeout=30) as sock:
+        sock.sendall(b'{"type":"hello"}\n')
         stream = sock.makefile('rb')
         while not stop.wait(1.0):
             stream.readline()
@@ -83,7 +86,8 @@ def main() -> int:
                    ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '78'))
         stderr = tmp / 'stderr.log'
         graph = subprocess.Popen([str(CLI), 'run', '--source', str(video), '--unity-port',
-                                  str(args.port)], env=env, stdout=subprocess.DEVNULL,
+                                  str(args.port), '--websocket-port', '-1'], env=env,
+                                 stdout=subprocess.DEVNULL,
                                  stderr=open(stderr, 'w'))
         stop, rows, counts = threading.Event(), [], {'cycles': 0, 'failures': 0}
         try:

@@ -102,7 +102,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     bridge = {name: value for name, value in (('port', args.unity_port),
                                               ('host', args.unity_host),
-                                              ('allow', args.unity_allow)) if value is not None}
+                                              ('allow', args.unity_allow),
+                                              ('websocket_port', args.websocket_port),
+                                              ('compat', args.compat))
+              if value is not None}
     return run(args.source, Path(args.params) if args.params else None, bridge,
                args.discovery)
 
@@ -140,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
                                         'addresses in --unity-allow)')
     p.add_argument('--unity-allow', help='comma-separated addresses or networks of other '
                                          'machines allowed to connect (default: none)')
+    p.add_argument('--websocket-port', type=int,
+                   help='WebSocket port for Unity WebGL builds (default 5001; -1 = off)')
+    p.add_argument('--compat', choices=['auto', 'stream', 'legacy'],
+                   help='TCP clients that never say hello: auto (default) = scenes written '
+                        'for the original script; stream = the full line stream')
     p.add_argument('--discovery', choices=['localhost', 'subnet'],
                    help='ROS 2 discovery range (default: the environment\'s '
                         'ROS_AUTOMATIC_DISCOVERY_RANGE, else localhost: images and faces '

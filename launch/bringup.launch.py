@@ -42,6 +42,8 @@ ARGUMENTS = (
     ('unity_host', '', 'Address the Unity bridge listens on, 0.0.0.0 = LAN (empty: '
                        'params_file\'s unity_bridge.host)'),
     ('unity_port', '', 'TCP port the Unity bridge listens on (empty: params_file\'s)'),
+    ('websocket_port', '', 'WebSocket port for Unity WebGL builds, -1 = off (empty: '
+                           'params_file\'s)'),
     ('namespace', '', 'Namespace for the nodes and their topics'),
     ('log_level', 'info', 'Log level: debug, info, warn, error or fatal'),
     ('debug_image', '', 'true/false: publish the annotated debug_image while someone '
@@ -59,6 +61,7 @@ OVERRIDES = {
     'source': ('camera', 'source', str),
     'unity_host': ('unity_bridge', 'host', str),
     'unity_port': ('unity_bridge', 'port', int),
+    'websocket_port': ('unity_bridge', 'websocket_port', int),
     'debug_image': ('perception', 'debug_image', bool),
 }
 

@@ -42,7 +42,8 @@ def start_run(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int, Path]:
     """`emotion-perception run` on a free port; its process, port and stderr log."""
     err = tmp_path / 'stderr.log'
     proc = subprocess.Popen([str(BIN / 'emotion-perception'), 'run', '--unity-port', '0',
-                             *args], stdout=subprocess.DEVNULL, stderr=open(err, 'w'))
+                             '--websocket-port', '0', *args], stdout=subprocess.DEVNULL,
+                            stderr=open(err, 'w'))
     deadline = time.monotonic() + 60
     while 'serving Unity on' not in err.read_text():
         assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
@@ -59,6 +60,7 @@ class Reader:
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.connect(('127.0.0.1', port))
+        self.sock.sendall(b'{"type":"hello"}\n')
         self.rate, self.pull, self.ages, self.alive = rate, pull, [], True
         if rate:
             threading.Thread(target=self._read, daemon=True).start()

@@ -78,7 +78,8 @@ class Launch:
     def __init__(self, env: dict[str, str], *arguments: str) -> None:
         self.proc = subprocess.Popen(
             [str(BIN / 'ros2'), 'launch', 'emotion_perception', 'bringup.launch.py',
-             *arguments], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+             'websocket_port:=0', *arguments], env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True, start_new_session=True)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -158,6 +159,7 @@ def unity_lines(port: int, count: int, timeout: float = 60.0) -> list[dict]:
                 raise
             time.sleep(0.3)
     with sock, sock.makefile('rb') as stream:
+        sock.sendall(b'{"type":"hello"}\n')
         return [json.loads(stream.readline()) for _ in range(count)]
 
 
@@ -331,7 +333,7 @@ if importlib.util.find_spec('launch_pytest') is not None:
 
         bringup_file = PathJoinSubstitution([FindPackageShare('emotion_perception'),
                                              'launch', 'bringup.launch.py'])
-        arguments = {'source': str(video), 'namespace': 'lp',
+        arguments = {'source': str(video), 'namespace': 'lp', 'websocket_port': '0',
                      'unity_port': str(LAUNCH_PYTEST_PORT)}
         return LaunchDescription([
             IncludeLaunchDescription(PythonLaunchDescriptionSource(bringup_file),

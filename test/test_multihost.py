@@ -97,6 +97,7 @@ import socket, sys, time, json
 for attempt in range(600):
     try:
         sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+        sock.sendall(b'{"type":"hello"}\\n')
         break
     except OSError:
         time.sleep(0.1)
@@ -208,6 +209,7 @@ def _lan_client_gets_hello(port: int) -> bool:
     """Whether a Unity client on another host (the perception host) is served."""
     code = ('import socket, sys\n'
             f's = socket.create_connection(("{HOSTS["camera"][0]}", {port}), timeout=10)\n'
+            's.sendall(b\'{"type":"hello"}\\n\')\n'
             'sys.stdout.write(s.makefile("rb").readline().decode())')
     out = subprocess.run(['ip', 'netns', 'exec', netns('perception'), sys.executable, '-c',
                           code], capture_output=True, text=True, timeout=30).stdout

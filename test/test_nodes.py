@@ -17,6 +17,8 @@ import pytest
 from conftest import spin_until
 
 BIN = Path(sys.executable).parent
+#: What a full-stream client says first (a silent one is taken for an original-script scene).
+HELLO = b'{"type":"hello","schemaVersion":1}\n'
 
 
 @pytest.fixture(scope='module')
@@ -28,7 +30,8 @@ def graph(ros_context):
     from emotion_perception.ros.graph import NODES
 
     overrides = {'camera': [Parameter('source', value='demo')],
-                 'unity_bridge': [Parameter('port', value=0), Parameter('queue_size', value=2)]}
+                 'unity_bridge': [Parameter('port', value=0), Parameter('queue_size', value=2),
+                                  Parameter('websocket_port', value=0)]}
     nodes = {e.name: e.load()(parameter_overrides=overrides.get(e.name, [])) for e in NODES}
     executor = SingleThreadedExecutor()
     for node in nodes.values():
@@ -42,13 +45,14 @@ def graph(ros_context):
 
 
 class Client:
-    """A Unity stand-in: reads JSON lines from the bridge."""
+    """A Unity stand-in: says hello, then reads JSON lines from the bridge."""
 
     def __init__(self, port: int, rcvbuf: int = 0, read_hello: bool = True) -> None:
         self.sock = socket.socket()
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.connect(('127.0.0.1', port))
+        self.sock.sendall(HELLO)
         self.sock.settimeout(20)
         self.file = self.sock.makefile('rb')
         self.hello = self.line() if read_hello else None
@@ -285,7 +289,8 @@ def test_run_serves_unity_and_stops_cleanly_on_ctrl_c(tmp_path):
     log = tmp_path / 'run.log'
     with open(log, 'w') as out:
         proc = subprocess.Popen([str(BIN / 'emotion-perception'), 'run', '--source', 'demo',
-                                 '--unity-port', '0'], stdout=out, stderr=subprocess.STDOUT)
+                                 '--unity-port', '0', '--websocket-port', '-1'], stdout=out,
+                                stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while 'serving Unity on' not in log.read_text() and time.monotonic() < deadline:

@@ -51,6 +51,23 @@ def frame_to_json(result: FrameResult) -> dict[str, Any]:
     }
 
 
+def legacy_frame_json(result: FrameResult) -> dict[str, Any]:
+    """One frame as the original script sent it: its fields only, nothing added.
+
+    Scenes written for the original read one `stream.Read` of up to 4096 bytes and parse it
+    whole; at about 100 bytes a face, eight faces stay far below that.
+    """
+    return {'faceCount': len(result.faces), 'faces': [
+        {'expressionIdx': f.expression_idx, 'expression': f.expression,
+         'position': {'x': f.box.x, 'y': f.box.y, 'width': f.box.width,
+                      'height': f.box.height}} for f in result.faces]}
+
+
+def dumps_document(obj: dict[str, Any]) -> bytes:
+    """Compact JSON without a newline, as the original script sent each frame."""
+    return json.dumps(obj, separators=(',', ':')).encode()
+
+
 def hello_json() -> dict[str, Any]:
     """The first line a Unity client receives: what follows and in which version."""
     return {'type': 'hello', 'schema': SCHEMA_NAME, 'schemaVersion': SCHEMA_VERSION,

@@ -1,17 +1,24 @@
-"""A TCP server that fans JSON lines out to any number of Unity clients. No ROS here.
+"""Serves the faces to any number of Unity clients over TCP and WebSocket. No ROS here.
 
 Each client has its own small newest-wins queue and its own writer, so a client that reads
 slowly or never, or disconnects, costs only its own frames. `publish` never blocks: it
-hands the line to the server's event loop thread and returns.
+hands the frame to the server's event loop thread and returns.
 
-Freshness: the server keeps little in flight per client, but once lines are in the
-client's own socket buffer nothing on this side can take them back; a client that reads
-slower than the stream would read old lines from there. Such a client asks for each frame
-instead: after it sends `{"type":"next"}` (one line), it gets exactly one line per request,
-the newest frame at that moment (or the next one, if it already has the newest).
+Two kinds of TCP client share the seed's address (as Redis keeps RESP2 for clients that
+never send `HELLO 3`): a client that says `{"type":"hello"}` (or `{"type":"next"}`) within
+its first moments gets the full stream, one JSON object per line after the server's hello
+line; a client that says nothing is taken for a scene written for the original script and
+gets the original's messages: the seed fields only, one JSON document per send, no
+framing, at the original's pace (`legacy_rate`), so a 4096-byte read holds exactly one
+document. `compat` forces either behaviour. WebSocket clients (Unity WebGL) always get the
+full stream, one text frame per message.
 
-Privacy: only addresses in `allow` may connect (loopback is always allowed); others are
-refused at once, with a log line that repeats are summarised in.
+Freshness: once lines are in a client's own socket buffer nothing on this side can take
+them back, so a client that reads slower than the stream asks for each frame instead:
+after it sends `{"type":"next"}` it gets one message per request, the newest frame then.
+
+Privacy: only addresses in `allow` may connect (loopback always may); others are refused
+at once, with a log line whose repeats are summarised.
 """
 
 import asyncio
@@ -22,7 +29,10 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Awaitable, Callable, Iterable, Optional
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from emotion_perception.io.log_throttle import LogThrottle
 
@@ -30,8 +40,9 @@ from emotion_perception.io.log_throttle import LogThrottle
 #: falls behind should get the newest frames when it catches up, not seconds-old ones.
 WRITE_HIGH_WATER = 16 * 1024
 SOCKET_SEND_BUFFER = 32 * 1024
-#: A client's request line: the newest frame, now.
-NEXT = 'next'
+#: How long a new TCP client has to say hello before it is taken for a legacy scene.
+HELLO_WAIT = 0.3
+COMPAT_MODES = ('auto', 'stream', 'legacy')
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -61,6 +72,8 @@ class ServerStats:
     """Counters for diagnostics."""
 
     clients: int = 0
+    legacy_clients: int = 0
+    websocket_clients: int = 0
     connections: int = 0
     refused: int = 0
     sent: int = 0
@@ -69,69 +82,95 @@ class ServerStats:
     garbage: int = 0
 
 
-class _Client:
-    """One connected client: its queue of pending lines and its writer task."""
+@dataclass(frozen=True)
+class Frame:
+    """One frame as each kind of client is sent it."""
 
-    def __init__(self, writer: asyncio.StreamWriter, queue_size: int) -> None:
-        self.writer = writer
+    line: bytes    # the full schema, newline-terminated
+    legacy: bytes  # the seed's fields only, no newline
+
+
+class _Client:
+    """One connected client: its queue, its way of sending, and what it asked for."""
+
+    def __init__(self, name: str, send: Callable[[bytes], Awaitable[None]],
+                 abort: Callable[[], None], queue_size: int) -> None:
+        self.name, self.send, self.abort = name, send, abort
         self.pending: collections.deque[bytes] = collections.deque(maxlen=queue_size)
         self.ready = asyncio.Event()
-        #: Set once the client asks for frames one at a time; then its open requests.
+        self.legacy = False
+        #: Set once the client asks for frames one at a time; then its open request.
         self.on_request = False
         self.requests = 0
         self.last_sent: Optional[bytes] = None
-        peer = writer.get_extra_info('peername')
-        self.address = peer[0] if peer else ''
-        self.name = f'{peer[0]}:{peer[1]}' if peer else 'client'
+        self.warned = False  # said once that its input is ignored
 
 
 class UnityServer:
-    """Listens on host:port in a thread of its own; `publish(line)` sends to every client."""
+    """TCP on host:port (and WebSocket on `websocket_port`, if set) on a thread of its own."""
 
     def __init__(self, host: str, port: int, hello: bytes, queue_size: int = 2,
                  max_rate: float = 0.0, log: Callable[[str], None] = print,
-                 allow: Iterable[Network] = ()) -> None:
+                 allow: Iterable[Network] = (), compat: str = 'auto',
+                 legacy_rate: float = 5.0, websocket_port: Optional[int] = None) -> None:
         if queue_size < 1:
             raise ValueError(f'queue_size must be >= 1, got {queue_size}')
-        if max_rate < 0:
-            raise ValueError(f'max_rate must be >= 0, got {max_rate}')
-        self.host, self.port, self._hello = host, port, hello
+        if max_rate < 0 or legacy_rate <= 0:
+            raise ValueError(f'rates must be positive, got {max_rate} and {legacy_rate}')
+        if compat not in COMPAT_MODES:
+            raise ValueError(f'compat must be one of {", ".join(COMPAT_MODES)}, got {compat!r}')
+        self.host, self.port, self.websocket_port = host, port, websocket_port
+        self._hello = hello
         self.queue_size, self.max_rate = queue_size, max_rate
+        self._compat, self._legacy_period = compat, 1.0 / legacy_rate
         self._allow = tuple(allow)
         self._say = LogThrottle(log)
         self.stats = ServerStats()
         self._clients: set[_Client] = set()
         self._serving: set[asyncio.Task] = set()
-        self._newest: Optional[bytes] = None
+        self._newest: Optional[Frame] = None
         self._loop = asyncio.new_event_loop()
-        self._server: Optional[asyncio.base_events.Server] = None
+        self._servers: list = []
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name='unity-server')
         self._last_sent = 0.0
 
     def start(self) -> None:
         """Bind and start serving; OSError (e.g. port in use) is raised here, not later."""
-        self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._serve, self.host, self.port, reuse_address=True))
-        self.port = self._server.sockets[0].getsockname()[1]
+        tcp = self._loop.run_until_complete(
+            asyncio.start_server(self._serve_tcp, self.host, self.port, reuse_address=True))
+        self._servers.append(tcp)
+        self.port = tcp.sockets[0].getsockname()[1]
+        if self.websocket_port is not None:
+            try:
+                ws = self._loop.run_until_complete(self._start_websocket())
+            except OSError:
+                tcp.close()
+                raise
+            self._servers.append(ws)
+            self.websocket_port = next(iter(ws.sockets)).getsockname()[1]
         self._thread.start()
 
+    async def _start_websocket(self):
+        return await serve(self._serve_websocket, self.host, self.websocket_port,
+                           reuse_address=True, compression=None, max_queue=4)
+
     def stop(self) -> None:
-        """Close every client and the listening socket, then end the thread."""
+        """Close every client and the listening sockets, then end the thread."""
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=5)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
         self._loop.close()
 
-    def publish(self, line: bytes) -> bool:
-        """Queue one line for every client; False when the rate cap skipped it."""
+    def publish(self, line: bytes, legacy: bytes = b'') -> bool:
+        """Queue one frame for every client; False when the rate cap skipped it."""
         now = time.monotonic()
         if self.max_rate > 0 and now - self._last_sent < 1.0 / self.max_rate:
             self.stats.rate_limited += 1
             return False
         self._last_sent = now
-        self._loop.call_soon_threadsafe(self._fan_out, line)
+        self._loop.call_soon_threadsafe(self._fan_out, Frame(line, legacy))
         return True
 
     def allowed(self, address: str) -> bool:
@@ -143,34 +182,67 @@ class UnityServer:
         ip = getattr(ip, 'ipv4_mapped', None) or ip
         return ip.is_loopback or any(ip in net for net in self._allow)
 
-    def _fan_out(self, line: bytes) -> None:
+    def _fan_out(self, frame: Frame) -> None:
         """On the loop: append to each client's queue, dropping its oldest if full."""
-        self._newest = line
+        self._newest = frame
         for client in self._clients:
             if client.on_request and not client.requests:
                 continue
             if len(client.pending) == client.pending.maxlen:
                 self.stats.dropped += 1
-            client.pending.append(line)
+            client.pending.append(frame.legacy if client.legacy else frame.line)
             client.ready.set()
 
     def _request(self, client: _Client) -> None:
         """A `next` request: the newest frame now, or the next one if it has it already."""
         client.on_request = True
-        if self._newest is not None and self._newest is not client.last_sent:
+        newest = self._newest.line if self._newest else None
+        if newest is not None and newest is not client.last_sent:
             client.pending.clear()
-            client.pending.append(self._newest)
+            client.pending.append(newest)
             client.ready.set()
         else:
             client.requests = 1
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One client's life: hello, then its writer and a reader of its requests."""
-        client = _Client(writer, self.queue_size)
-        if not self.allowed(client.address):
-            self.stats.refused += 1
-            self._say('refused clients', f'refused Unity client {client.address}: not in the '
-                                         f'allow list (parameter allow)')
+    def _admit(self, address: str) -> bool:
+        """Allow-list check at connection time; a refusal is counted and said."""
+        if self.allowed(address):
+            return True
+        self.stats.refused += 1
+        self._say('refused clients', f'refused Unity client {address}: not in the allow '
+                                     f'list (parameter allow)')
+        return False
+
+    async def _life(self, client: _Client, reading: Awaitable[None], kind: str) -> None:
+        """A client's time on the server: register, write and read until either ends."""
+        self._clients.add(client)
+        self._serving.add(asyncio.current_task())
+        self._count()
+        self.stats.connections += 1
+        self._say('connections', f'Unity {kind} client {client.name} connected '
+                                 f'({len(self._clients)} now)')
+        writing = asyncio.ensure_future(self._write(client))
+        reader = asyncio.ensure_future(reading)
+        try:
+            await asyncio.wait({writing, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            writing.cancel()
+            reader.cancel()
+            self._clients.discard(client)
+            self._serving.discard(asyncio.current_task())
+            self._count()
+            self._say('disconnections', f'Unity {kind} client {client.name} disconnected '
+                                        f'({len(self._clients)} left)')
+
+    def _count(self) -> None:
+        self.stats.clients = len(self._clients)
+        self.stats.legacy_clients = sum(c.legacy for c in self._clients)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
+        """A TCP client: allow-list, hello or legacy, then its life."""
+        peer = writer.get_extra_info('peername') or ('', 0)
+        if not self._admit(peer[0]):
             writer.transport.abort()
             return
         writer.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
@@ -178,46 +250,69 @@ class UnityServer:
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._clients.add(client)
-        self._serving.add(asyncio.current_task())
-        self.stats.clients = len(self._clients)
-        self.stats.connections += 1
-        self._say('connections', f'Unity client {client.name} connected '
-                                 f'({len(self._clients)} now)')
-        writing = asyncio.ensure_future(self._write(client))
-        reading = asyncio.ensure_future(self._read(client, reader))
+
+        async def send(data: bytes) -> None:
+            writer.write(data)
+            await writer.drain()
+
+        client = _Client(f'{peer[0]}:{peer[1]}', send, writer.transport.abort,
+                         self.queue_size)
+        first = await self._first_line(reader)
+        client.legacy = self._compat == 'legacy' or self._compat == 'auto' and first is None
+        if client.legacy:
+            client.pending = collections.deque(maxlen=1)
+        elif first is not None and _message_type(first) == 'next':
+            self._request(client)
         try:
-            await asyncio.wait({writing, reading}, return_when=asyncio.FIRST_COMPLETED)
+            await self._life(client, self._read_tcp(client, reader),
+                             'legacy' if client.legacy else 'TCP')
         finally:
-            writing.cancel()
-            reading.cancel()
-            self._clients.discard(client)
-            self._serving.discard(asyncio.current_task())
-            self.stats.clients = len(self._clients)
             writer.transport.abort()
-            self._say('disconnections', f'Unity client {client.name} disconnected '
-                                        f'({len(self._clients)} left)')
+
+    async def _first_line(self, reader: asyncio.StreamReader) -> Optional[bytes]:
+        """The client's hello (or first request) if it says one in time, else None."""
+        if self._compat != 'auto':
+            return None
+        try:
+            line = await asyncio.wait_for(reader.readline(), HELLO_WAIT)
+        except (asyncio.TimeoutError, ValueError, ConnectionError, OSError):
+            return None
+        return line if _message_type(line) in ('hello', 'next') else None
+
+    async def _serve_websocket(self, ws: ServerConnection) -> None:
+        """A WebSocket client: allow-list, then the full stream as text frames."""
+        address = ws.remote_address[0] if ws.remote_address else ''
+        if not self._admit(address):
+            await ws.close(code=1008, reason='not in the allow list')
+            return
+
+        async def send(data: bytes) -> None:
+            await ws.send(data.rstrip(b'\n').decode())
+
+        client = _Client(f'{address}:{ws.remote_address[1]}', send, ws.transport.abort,
+                         self.queue_size)
+        await self._life(client, self._read_websocket(client, ws), 'WebSocket')
 
     async def _write(self, client: _Client) -> None:
-        """Send the hello line, then whatever is queued, oldest first."""
+        """Hello (full-stream clients), then whatever is queued, oldest first."""
         try:
-            client.writer.write(self._hello)
+            if not client.legacy:
+                await client.send(self._hello)
             while True:
                 await client.ready.wait()
                 client.ready.clear()
                 while client.pending:
                     line = client.pending.popleft()
-                    client.writer.write(line)
-                    client.last_sent = line
-                    client.requests = 0
+                    await client.send(line)
+                    client.last_sent, client.requests = line, 0
                     self.stats.sent += 1
-                await client.writer.drain()
-        except (ConnectionError, OSError):
+                    if client.legacy:  # the original's pace: one document per read
+                        await asyncio.sleep(self._legacy_period)
+        except (ConnectionError, OSError, ConnectionClosed):
             return
 
-    async def _read(self, client: _Client, reader: asyncio.StreamReader) -> None:
+    async def _read_tcp(self, client: _Client, reader: asyncio.StreamReader) -> None:
         """Take `{"type":"next"}` requests; anything else is ignored, said once per client."""
-        warned = False
         while True:
             try:
                 line = await reader.readline()
@@ -227,34 +322,47 @@ class UnityServer:
                 return
             if not line:
                 return
-            if _is_request(line):
-                self._request(client)
-                continue
+            self._on_message(client, line)
+
+    async def _read_websocket(self, client: _Client, ws: ServerConnection) -> None:
+        """The same requests, one per text (or binary) frame."""
+        try:
+            async for message in ws:
+                self._on_message(client, message)
+        except ConnectionClosed:
+            return
+
+    def _on_message(self, client: _Client, message) -> None:
+        kind = _message_type(message)
+        if kind == 'next':
+            self._request(client)
+        elif kind != 'hello':
             self.stats.garbage += 1
-            if not warned:
-                warned = True
-                self._say('ignored client input', f'Unity client {client.name} sent '
-                                                  f'something other than {{"type":"next"}}; '
-                                                  f'ignored')
+            if not client.warned:
+                client.warned = True
+                self._say('ignored client input', f'Unity client {client.name} sent something '
+                                                  f'other than {{"type":"next"}}; ignored')
 
     async def _shutdown(self) -> None:
         """Stop accepting, drop every client at once (none may hold the stop up), then wait.
 
-        Aborting a client's connection ends its reader, and so its whole `_serve`; each
-        ends by itself (cancelling them would make asyncio's stream callback log).
+        Aborting a client's connection ends its reader, and so its whole life; each ends
+        by itself (cancelling them would make asyncio's stream callback log).
         """
-        self._server.close()
+        for server in self._servers:
+            server.close()
         for client in list(self._clients):
-            client.writer.transport.abort()
+            client.abort()
         if self._serving:
             await asyncio.wait(set(self._serving), timeout=2.0)
-        await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()
 
 
-def _is_request(line: bytes) -> bool:
-    """True for the one request clients may send: {"type":"next"}."""
+def _message_type(message) -> Optional[str]:
+    """The `type` of a client's JSON message, or None for anything else."""
     try:
-        message = json.loads(line)
+        decoded = json.loads(message)
     except ValueError:
-        return False
-    return isinstance(message, dict) and message.get('type') == NEXT
+        return None
+    return decoded.get('type') if isinstance(decoded, dict) else None

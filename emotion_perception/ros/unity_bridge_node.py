@@ -6,8 +6,19 @@ from typing import Optional
 from rclpy.node import Node
 
 from emotion_perception.io.parameters import ParamSpec
-from emotion_perception.io.schema import dumps_line, frame_to_json, hello_json
-from emotion_perception.io.unity_server import UnityServer, is_loopback, networks
+from emotion_perception.io.schema import (
+    dumps_document,
+    dumps_line,
+    frame_to_json,
+    hello_json,
+    legacy_frame_json,
+)
+from emotion_perception.io.unity_server import (
+    COMPAT_MODES,
+    UnityServer,
+    is_loopback,
+    networks,
+)
 from emotion_perception.ros.conversions import msg_to_result
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, Report
 from emotion_perception.ros.node_setup import reported
@@ -21,6 +32,14 @@ BRIDGE_PARAMETERS = (
               'machines allowed to connect; this machine always is. Empty: no other machine'),
     ParamSpec('port', 5000, 'TCP port Unity connects to (0 = any free port)', 0, 65535),
     ParamSpec('queue_size', 2, 'Messages kept per client; older ones are dropped', 1, 100),
+    ParamSpec('compat', 'auto', 'TCP clients that never say hello: auto = taken for scenes '
+              'written for the original script (its fields, one document per send, at '
+              'legacy_rate); stream = the full line stream; legacy = every TCP client so',
+              choices=COMPAT_MODES),
+    ParamSpec('legacy_rate', 5.0, 'Messages per second to original-script scenes (their '
+              'pace: one document per 4096-byte read)', 0.5, 60.0),
+    ParamSpec('websocket_port', 5001, 'WebSocket port for Unity WebGL builds (same messages, '
+              'one text frame each); -1 = off, 0 = any free port', -1, 65535),
     ParamSpec('max_rate', 0.0, 'Messages per second cap for all clients (0 = no cap)',
               0.0, 1000.0),
 )
@@ -37,16 +56,19 @@ class UnityBridgeNode(Node):
             allow = networks(a for a in p['allow'].split(',') if a.strip())
             server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
                                  p['queue_size'], p['max_rate'], self.get_logger().info,
-                                 allow)
+                                 allow, p['compat'], p['legacy_rate'],
+                                 None if p['websocket_port'] < 0 else p['websocket_port'])
             try:
                 server.start()
             except OSError as exc:
-                raise ValueError(f'cannot listen on {p["host"]}:{p["port"]}: '
-                                 f'{exc.strerror or exc}') from exc
+                raise ValueError(f'cannot listen on {p["host"]}:{p["port"]} (WebSocket '
+                                 f'{p["websocket_port"]}): {exc.strerror or exc}') from exc
         self._server = server
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         DiagnosticsReporter(self, 'Unity clients', self._report)
-        self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port}')
+        ws = self._server.websocket_port
+        self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port} (TCP)'
+                               + (f' and WebSocket port {ws}' if ws is not None else ''))
         if not is_loopback(p['host']) and not allow:
             self.get_logger().warn(f'listening on {p["host"]} but `allow` is empty: only '
                                    f'clients on this machine are accepted')
@@ -57,14 +79,17 @@ class UnityBridgeNode(Node):
         return self._server.port
 
     def _on_faces(self, msg: FaceExpressionArray) -> None:
-        """Serialise once, queue for every client; never blocks."""
-        self._server.publish(dumps_line(frame_to_json(msg_to_result(msg))))
+        """Serialise once per kind of client, queue for every client; never blocks."""
+        result = msg_to_result(msg)
+        self._server.publish(dumps_line(frame_to_json(result)),
+                             dumps_document(legacy_frame_json(result)))
 
     def _report(self) -> Report:
         """Diagnostics: clients and message counts."""
         s = self._server.stats
         return OK, f'{s.clients} Unity client(s)', {
-            'clients': s.clients, 'connections': s.connections, 'refused': s.refused,
+            'clients': s.clients, 'legacy_clients': s.legacy_clients,
+            'connections': s.connections, 'refused': s.refused,
             'sent': s.sent, 'dropped': s.dropped, 'rate_limited': s.rate_limited,
             'ignored_input_lines': s.garbage}
 
