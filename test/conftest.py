@@ -74,3 +74,15 @@ def spin_until(nodes: list, done, timeout: float, each=lambda: None) -> None:
         each()
         executor.spin_once(timeout_sec=0.1)
     executor.shutdown()
+
+
+def write_demo_video(path: Path, frames: int) -> Path:
+    """A 30 fps 640x480 MJPG video of the demo scene (two moving astronaut faces)."""
+    from emotion_perception.io.demo import DemoScene
+
+    scene = DemoScene(640, 480, 2)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
+    for i in range(frames):
+        writer.write(scene.render(i))
+    writer.release()
+    return path

@@ -17,25 +17,14 @@ from pathlib import Path
 import cv2
 import pytest
 
-from emotion_perception.io.demo import DemoScene
 from emotion_perception.io.log_throttle import LogThrottle
 from emotion_perception.io.sources import SourceError, VideoFileSource
 from emotion_perception.ros.diagnostics import ERROR
 
-from conftest import BIN, spin_until
+from conftest import BIN, spin_until, write_demo_video
 
 STOP_NOISE = ('Traceback', 'Task was destroyed', 'Event loop is closed', 'Exception',
               'terminate called')
-
-
-def write_video(path: Path, frames: int = 60) -> Path:
-    """A 640x480 MJPG video of the demo scene (two moving faces)."""
-    scene = DemoScene(640, 480, 2)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
-    for i in range(frames):
-        writer.write(scene.render(i))
-    writer.release()
-    return path
 
 
 def start_run(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int, Path]:
@@ -137,7 +126,7 @@ def test_a_video_opencv_opens_but_cannot_read_is_an_error_until_it_is_replaced(
 
     from emotion_perception.ros.camera_node import CameraNode
 
-    good = write_video(tmp_path / 'good.avi')
+    good = write_demo_video(tmp_path / 'good.avi', 60)
     video = tmp_path / 'exhibit.avi'
     video.write_bytes(good.read_bytes()[:6000])  # the header and no whole frame
     with pytest.raises(SourceError, match='holds no frame'):

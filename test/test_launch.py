@@ -17,10 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import pytest
 
-from conftest import BIN, ROOT, optional_toolchain
+from conftest import BIN, ROOT, optional_toolchain, write_demo_video
 
 pytestmark = optional_toolchain(
     'ROS 2 launch and CLI tools', (BIN / 'ros2').is_file()
@@ -54,15 +53,7 @@ def ros_env(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope='module')
 def video(tmp_path_factory) -> Path:
     """Six seconds of the demo scene (two moving astronaut faces) at 30 fps."""
-    from emotion_perception.io.demo import DemoScene
-
-    path = tmp_path_factory.mktemp('video') / 'faces.avi'
-    scene = DemoScene(640, 480, 2)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
-    for i in range(180):
-        writer.write(scene.render(i))
-    writer.release()
-    return path
+    return write_demo_video(tmp_path_factory.mktemp('video') / 'faces.avi', 180)
 
 
 def free_port() -> int:

@@ -15,10 +15,9 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
 import pytest
 
-from conftest import BIN, optional_toolchain
+from conftest import BIN, optional_toolchain, write_demo_video
 
 SUFFIX = str(os.getpid() % 100000)
 SWITCH = f'ep-sw{SUFFIX}'
@@ -81,15 +80,7 @@ def network():
 @pytest.fixture(scope='module')
 def video(tmp_path_factory) -> Path:
     """Ten seconds of the demo scene (two moving faces), looped by the camera."""
-    from emotion_perception.io.demo import DemoScene
-
-    path = tmp_path_factory.mktemp('video') / 'faces.avi'
-    scene = DemoScene(640, 480, 2)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
-    for i in range(300):
-        writer.write(scene.render(i))
-    writer.release()
-    return path
+    return write_demo_video(tmp_path_factory.mktemp('video') / 'faces.avi', 300)
 
 
 CLIENT = '''

@@ -9,11 +9,11 @@ from pathlib import Path
 import cv2
 import pytest
 
-from emotion_perception.io.demo import DemoScene, astronaut_face
+from emotion_perception.io.demo import astronaut_face
 from emotion_perception.io.evaluation import evaluate
 from emotion_perception.io.sources import SourceError, camera_index, open_source
 
-from conftest import ROOT
+from conftest import ROOT, write_demo_video
 
 CLI = Path(sys.executable).parent / 'emotion-perception'
 FER2013 = Path(os.environ.get('FER2013_DIR', ROOT.parent / 'shared/data/fer2013-publictest'))
@@ -25,13 +25,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope='module')
 def demo_video(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp('video') / 'two_faces.avi'
-    scene = DemoScene(640, 480, 2)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))
-    for i in range(45):
-        writer.write(scene.render(i))
-    writer.release()
-    return path
+    return write_demo_video(tmp_path_factory.mktemp('video') / 'two_faces.avi', 45)
 
 
 def test_process_writes_one_schema_line_per_frame(demo_video, tmp_path):

@@ -108,8 +108,8 @@ class PerceptionNode(Node):
         with self._arrived:
             while self._newest is None and self._running:
                 self._arrived.wait(timeout=0.5)
-            msg, self._newest = self._newest, None
-            return msg
+            taken, self._newest = self._newest, None
+            return taken
 
     def _work(self) -> None:
         """Process images until shutdown."""

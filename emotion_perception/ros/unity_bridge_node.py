@@ -61,6 +61,7 @@ class UnityBridgeNode(Node):
             try:
                 server.start()
             except OSError as exc:
+                server.stop()
                 raise ValueError(f'cannot listen on {p["host"]}:{p["port"]} (WebSocket '
                                  f'{p["websocket_port"]}): {exc.strerror or exc}') from exc
         self._server = server
