@@ -228,14 +228,27 @@ def test_a_scene_written_for_the_original_script_parses_every_frame(bridge, face
           f'{failed} failed in 6 s')
 
 
-def test_a_browser_style_websocket_client_handshake_and_framing(bridge):
-    sock = socket.create_connection(('127.0.0.1', bridge.ws_port), timeout=10)
+def browser_handshake(port: int, origin: str) -> tuple[socket.socket, str, bytes]:
+    """Open a WebSocket as a browser does; the socket, its key and the status line."""
+    sock = socket.create_connection(('127.0.0.1', port), timeout=10)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f'GET / HTTP/1.1\r\nHost: 127.0.0.1:{bridge.ws_port}\r\n'
+    sock.sendall((f'GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n'
                   f'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n'
-                  'Sec-WebSocket-Version: 13\r\nOrigin: http://localhost:8000\r\n'
+                  f'Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n'
                   'User-Agent: Mozilla/5.0 (X11; Linux x86_64) UnityWebGL\r\n\r\n').encode())
-    stream = sock.makefile('rb')
+    return sock, key, sock.makefile('rb')
+
+
+def test_a_web_page_from_elsewhere_cannot_open_the_websocket(bridge):
+    refused_before = bridge.bridge._server.stats.refused
+    sock, _, stream = browser_handshake(bridge.ws_port, 'https://evil.example')
+    assert stream.readline().startswith(b'HTTP/1.1 403')
+    sock.close()
+    assert bridge.bridge._server.stats.refused == refused_before + 1
+
+
+def test_a_browser_style_websocket_client_handshake_and_framing(bridge):
+    sock, key, stream = browser_handshake(bridge.ws_port, 'http://localhost:8000')
     status = stream.readline()
     headers = {}
     while (line := stream.readline().decode().strip()):

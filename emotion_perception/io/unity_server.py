@@ -18,13 +18,16 @@ them back, so a client that reads slower than the stream asks for each frame ins
 after it sends `{"type":"next"}` it gets one message per request, the newest frame then.
 
 Privacy: only addresses in `allow` may connect (loopback always may); others are refused
-at once, with a log line whose repeats are summarised.
+at once, with a log line whose repeats are summarised. A browser on this machine could be
+made to connect by any web page it opens, so WebSocket handshakes that carry an `Origin`
+(browsers always send one) must come from a page on this machine or one of `origins`.
 """
 
 import asyncio
 import collections
 import ipaddress
 import json
+import re
 import socket
 import threading
 import time
@@ -43,6 +46,8 @@ SOCKET_SEND_BUFFER = 32 * 1024
 #: How long a new TCP client has to say hello before it is taken for a legacy scene.
 HELLO_WAIT = 0.3
 COMPAT_MODES = ('auto', 'stream', 'legacy')
+#: Web pages served from this machine may always open the WebSocket.
+LOCAL_PAGES = re.compile(r'https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?')
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -112,7 +117,8 @@ class UnityServer:
     def __init__(self, host: str, port: int, hello: bytes, queue_size: int = 2,
                  max_rate: float = 0.0, log: Callable[[str], None] = print,
                  allow: Iterable[Network] = (), compat: str = 'auto',
-                 legacy_rate: float = 5.0, websocket_port: Optional[int] = None) -> None:
+                 legacy_rate: float = 5.0, websocket_port: Optional[int] = None,
+                 origins: Iterable[str] = ()) -> None:
         if queue_size < 1:
             raise ValueError(f'queue_size must be >= 1, got {queue_size}')
         if max_rate < 0 or legacy_rate <= 0:
@@ -124,6 +130,7 @@ class UnityServer:
         self.queue_size, self.max_rate = queue_size, max_rate
         self._compat, self._legacy_period = compat, 1.0 / legacy_rate
         self._allow = tuple(allow)
+        self._origins = frozenset(origins)
         self._say = LogThrottle(log)
         self.stats = ServerStats()
         self._clients: set[_Client] = set()
@@ -153,7 +160,18 @@ class UnityServer:
 
     async def _start_websocket(self):
         return await serve(self._serve_websocket, self.host, self.websocket_port,
-                           reuse_address=True, compression=None, max_queue=4)
+                           reuse_address=True, compression=None, max_queue=4,
+                           process_request=self._check_origin)
+
+    def _check_origin(self, connection: ServerConnection, request):
+        """Refuse (HTTP 403) a browser page that is neither local nor in `origins`."""
+        origin = request.headers.get('Origin')
+        if origin is None or LOCAL_PAGES.fullmatch(origin) or origin in self._origins:
+            return None
+        self.stats.refused += 1
+        self._say('refused origins', f'refused a WebSocket from the web page {origin}: not '
+                                     f'in websocket_origins')
+        return connection.respond(403, 'origin not allowed\n')
 
     def stop(self) -> None:
         """Close every client and the listening sockets, then end the thread."""

@@ -40,6 +40,9 @@ BRIDGE_PARAMETERS = (
               'pace: one document per 4096-byte read)', 0.5, 60.0),
     ParamSpec('websocket_port', 5001, 'WebSocket port for Unity WebGL builds (same messages, '
               'one text frame each); -1 = off, 0 = any free port', -1, 65535),
+    ParamSpec('websocket_origins', '', 'Comma-separated web page origins '
+              '(https://exhibit.example) that may open the WebSocket besides pages served '
+              'from this machine; clients that send no Origin (Unity players) always may'),
     ParamSpec('max_rate', 0.0, 'Messages per second cap for all clients (0 = no cap)',
               0.0, 1000.0),
 )
@@ -57,7 +60,9 @@ class UnityBridgeNode(Node):
             server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
                                  p['queue_size'], p['max_rate'], self.get_logger().info,
                                  allow, p['compat'], p['legacy_rate'],
-                                 None if p['websocket_port'] < 0 else p['websocket_port'])
+                                 None if p['websocket_port'] < 0 else p['websocket_port'],
+                                 [o.strip() for o in p['websocket_origins'].split(',')
+                                  if o.strip()])
             try:
                 server.start()
             except OSError as exc:
