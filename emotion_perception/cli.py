@@ -37,13 +37,18 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def _pipeline(params: Optional[str]):
-    """A FacePipeline configured from the `perception` section of a parameter YAML file."""
-    from emotion_perception.io.parameters import PIPELINE_NAMES, load_params_file, pipeline_config
+    """A FacePipeline configured from a parameter YAML file's sections for `perception`."""
+    from emotion_perception.io.parameters import (
+        PIPELINE_NAMES,
+        load_params_file,
+        node_parameters,
+        pipeline_config,
+    )
     from emotion_perception.vision.pipeline import FacePipeline, PipelineConfig
 
     config = PipelineConfig()
     if params:
-        section = load_params_file(Path(params)).get('perception', {})
+        section = node_parameters(load_params_file(Path(params)), 'perception')
         config = pipeline_config({k: v for k, v in section.items() if k in PIPELINE_NAMES})
     return FacePipeline(config)
 

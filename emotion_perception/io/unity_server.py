@@ -104,9 +104,10 @@ class _Client:
         self.pending: collections.deque[bytes] = collections.deque(maxlen=queue_size)
         self.ready = asyncio.Event()
         self.legacy = False
-        #: Set once the client asks for frames one at a time; then its open request.
+        #: Set once the client asks for frames one at a time; then whether a request of
+        #: its waits for the next frame.
         self.on_request = False
-        self.requests = 0
+        self.waiting = False
         self.last_sent: Optional[bytes] = None
         self.warned = False  # said once that its input is ignored
 
@@ -122,7 +123,8 @@ class UnityServer:
         if queue_size < 1:
             raise ValueError(f'queue_size must be >= 1, got {queue_size}')
         if max_rate < 0 or legacy_rate <= 0:
-            raise ValueError(f'rates must be positive, got {max_rate} and {legacy_rate}')
+            raise ValueError(f'max_rate must be >= 0 and legacy_rate > 0, got {max_rate} and '
+                             f'{legacy_rate}')
         if compat not in COMPAT_MODES:
             raise ValueError(f'compat must be one of {", ".join(COMPAT_MODES)}, got {compat!r}')
         self.host, self.port, self.websocket_port = host, port, websocket_port
@@ -204,7 +206,7 @@ class UnityServer:
         """On the loop: append to each client's queue, dropping its oldest if full."""
         self._newest = frame
         for client in self._clients:
-            if client.on_request and not client.requests:
+            if client.on_request and not client.waiting:
                 continue
             if len(client.pending) == client.pending.maxlen:
                 self.stats.dropped += 1
@@ -220,7 +222,7 @@ class UnityServer:
             client.pending.append(newest)
             client.ready.set()
         else:
-            client.requests = 1
+            client.waiting = True
 
     def _admit(self, address: str) -> bool:
         """Allow-list check at connection time; a refusal is counted and said."""
@@ -322,7 +324,7 @@ class UnityServer:
                 while client.pending:
                     line = client.pending.popleft()
                     await client.send(line)
-                    client.last_sent, client.requests = line, 0
+                    client.last_sent, client.waiting = line, False
                     self.stats.sent += 1
                     if client.legacy:  # the original's pace: one document per read
                         await asyncio.sleep(self._legacy_period)
