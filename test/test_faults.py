@@ -100,6 +100,34 @@ def test_stop_with_every_kind_of_client_attached_is_quick_and_clean(tmp_path, si
     print(f'\nstop with 6 clients attached ({sig.name}): {took:.2f} s')
 
 
+@pytest.mark.parametrize('executable', ['camera_node', 'unity_bridge_node'])
+def test_ctrl_c_twice_as_under_launch_stops_a_node_at_once(tmp_path, executable):
+    """`ros2 launch` forwards the terminal's SIGINT, so a node gets two; then a SIGTERM.
+
+    A KeyboardInterrupt raised from the handler could land in a `__del__`, be swallowed and
+    leave the node running until launch killed it: the stop must not depend on where the
+    main thread is.
+    """
+    for attempt in range(4):
+        err = tmp_path / f'{executable}-{attempt}.log'
+        proc = subprocess.Popen([str(BIN / executable), '--ros-args', '-p', 'port:=0',
+                                 '-p', 'websocket_port:=-1', '-p', 'source:=demo'],
+                                stdout=subprocess.DEVNULL, stderr=open(err, 'w'))
+        time.sleep(2.0 + 0.37 * attempt)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f'{executable} still running 5 s after two SIGINTs: {err.read_text()}')
+        text = err.read_text()
+        assert code == 0, text
+        assert not [noise for noise in STOP_NOISE if noise in text], text
+        assert time.monotonic() - started < 3.0
+
+
 def test_a_pulling_client_reading_one_line_a_second_gets_only_fresh_lines(tmp_path):
     proc, port, err = start_run(tmp_path, '--source', 'demo')
     try:

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import threading
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -20,26 +21,38 @@ from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
 DISCOVERY_RANGE = 'ROS_AUTOMATIC_DISCOVERY_RANGE'
 
 
-def _interrupt_once(signum: int, frame: object) -> None:
-    """Stop on the first SIGINT/SIGTERM and ignore the ones that follow.
+class _StopRequest:
+    """Ctrl-C and SIGTERM as a flag the spin loop reads.
 
-    A Ctrl-C under `ros2 launch` reaches a node twice, from the terminal and forwarded by
-    launch; a second KeyboardInterrupt would land inside the shutdown of the first.
+    The first signal during set-up raises KeyboardInterrupt (a model load may take seconds);
+    once spinning it only sets the flag. Raising there is unsafe: the exception lands in
+    whatever the main thread runs, and one raised inside a `__del__` is swallowed, which
+    left a node running after Ctrl-C. A Ctrl-C under `ros2 launch` arrives twice (terminal
+    and launch); the flag makes the second one harmless.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.raising = True
+
+    def __call__(self, signum: int, frame: object) -> None:
+        first = not self.event.is_set()
+        self.event.set()
+        if first and self.raising:
+            raise KeyboardInterrupt
+
+
+_stop_request = _StopRequest()
 
 
 def init(args: Optional[list[str]]) -> None:
-    """Initialise rclpy without its signal handler.
+    """Initialise rclpy with our signal handling instead of its own.
 
-    Ctrl-C and SIGTERM then raise KeyboardInterrupt once, so the nodes stop their threads
-    before the context goes away.
+    Ctrl-C and SIGTERM then let the nodes stop their threads before the context goes away.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, _interrupt_once)
-    signal.signal(signal.SIGTERM, _interrupt_once)
+    signal.signal(signal.SIGINT, _stop_request)
+    signal.signal(signal.SIGTERM, _stop_request)
 
 
 def spin(nodes: list[Node]) -> int:
@@ -49,13 +62,16 @@ def spin(nodes: list[Node]) -> int:
     Unity server each run on a thread of their own, and callbacks only hand data over.
     The executor that dispatches those callbacks is single-threaded on purpose: rclpy
     9.1.2's MultiThreadedExecutor spins holding the GIL (ros2/rclpy#1223, #1452) and
-    cut the graph from 30 to under 6 messages per second here.
+    cut the graph from 30 to under 6 messages per second here. It wakes at least every
+    0.1 s so that a signal's handler runs.
     """
+    _stop_request.raising = False
     executor = SingleThreadedExecutor()
     for node in nodes:
         executor.add_node(node)
     try:
-        executor.spin()
+        while not _stop_request.event.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
