@@ -30,6 +30,7 @@ setup(
             'camera_node = emotion_perception.ros.camera_node:main',
             'perception_node = emotion_perception.ros.perception_node:main',
             'unity_bridge_node = emotion_perception.ros.unity_bridge_node:main',
+            'recorder_node = emotion_perception.ros.recorder_node:main',
         ],
     },
 )

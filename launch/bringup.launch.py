@@ -8,13 +8,20 @@ left empty keeps the file's value. A node that crashes is restarted after `respa
 (`respawn:=false` stops the whole launch instead); a node that exits with code 2 (bad
 configuration, said in its own error line) stops the launch, as restarting cannot help.
 Never a half-dead graph.
+
+`record:=true` records the graph's topics (graph.RECORDED_TOPICS, remapped and namespaced
+as the nodes publish them) with `ros2 bag record`, or, on a machine without rosbag2, with
+this package's recorder node; `bag:=PATH` names the bag folder.
 """
 
+import shutil
 from pathlib import Path
 
 import yaml
+from ament_index_python.packages import get_packages_with_prefixes
 from launch.actions import (
     DeclareLaunchArgument,
+    ExecuteProcess,
     LogInfo,
     OpaqueFunction,
     RegisterEventHandler,
@@ -28,7 +35,7 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from emotion_perception.io.parameters import load_params_file, node_parameters
-from emotion_perception.ros.graph import NODES
+from emotion_perception.ros.graph import NODES, RECORDER, recorded_topics
 from launch import LaunchDescription
 
 #: Exit code of a node that cannot start with its configuration (runner.node_main).
@@ -53,6 +60,9 @@ ARGUMENTS = (
     ('respawn', 'true', 'Restart a node that crashes after respawn_delay; false stops the '
                         'whole launch instead'),
     ('respawn_delay', '2.0', 'Seconds before a crashed node is restarted'),
+    ('record', 'false', 'true: record images (JPEG), faces and /diagnostics into a bag'),
+    ('record_raw', 'false', 'true: record raw images instead of JPEG'),
+    ('bag', '', 'Bag folder for record:=true (empty: rosbag2_<date and time>)'),
 ) + tuple((entry.name, 'true', f'Start the {entry.name} node here (false: it runs on another '
                                f'machine or not at all)') for entry in NODES)
 
@@ -117,7 +127,34 @@ def _nodes(context: LaunchContext) -> list:
                     arguments=['--ros-args', '--log-level', arg['log_level']])
         actions += [node, RegisterEventHandler(OnProcessExit(
             target_action=node, on_exit=_on_exit(entry.name, respawn)))]
+    if _typed('record', arg['record'], bool):
+        actions += _recorder(arg)
     return actions
+
+
+def _recorded(arg: dict[str, str]) -> list[str]:
+    """The recorded topics' full names: remapped and in the namespace, as published."""
+    renamed = {'image_raw': arg['image_topic'], 'faces': arg['faces_topic']}
+    namespace = '/' + arg['namespace'].strip('/') if arg['namespace'].strip('/') else ''
+    names = []
+    for topic in recorded_topics(_typed('record_raw', arg['record_raw'], bool)):
+        base, _, suffix = topic.partition('/')
+        topic = renamed.get(base, base) + (f'/{suffix}' if suffix else '')
+        names.append(topic if topic.startswith('/') else f'{namespace}/{topic}')
+    return names
+
+
+def _recorder(arg: dict[str, str]) -> list:
+    """`ros2 bag record` where rosbag2 is installed, else this package's recorder node."""
+    topics = _recorded(arg)
+    if shutil.which('ros2') and 'ros2bag' in get_packages_with_prefixes():
+        output = ['--output', arg['bag']] if arg['bag'] else []
+        return [ExecuteProcess(cmd=['ros2', 'bag', 'record', '--storage', 'mcap', *output,
+                                    *topics], output='screen', name='ros2_bag_record')]
+    return [Node(package='emotion_perception', executable=RECORDER.executable,
+                 name=RECORDER.name, namespace=arg['namespace'], output='screen',
+                 parameters=[{'output': arg['bag'], 'topics': ','.join(topics)}],
+                 arguments=['--ros-args', '--log-level', arg['log_level']])]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -291,11 +291,32 @@ def test_a_node_that_cannot_start_stops_the_launch_with_its_reason(ros_env, vide
     assert 'unity_bridge cannot start with this configuration' in launch.output
 
 
+def test_record_true_records_the_remapped_namespaced_topics(ros_env, video, tmp_path):
+    """Without rosbag2 installed (as here), the package's recorder takes `ros2 bag`'s place."""
+    from emotion_perception.io.bags import Bag
+
+    bag = tmp_path / 'session'
+    launch = Launch(ros_env, f'source:={video}', f'unity_port:={free_port()}',
+                    'namespace:=robot2', 'image_topic:=cam/image', 'record:=true',
+                    f'bag:={bag}')
+    try:
+        launch.wait_for(r'recording /robot2/cam/image/compressed, /robot2/faces, /diagnostics')
+        launch.wait_for('ready: ')
+        time.sleep(4.0)
+    finally:
+        code = launch.interrupt()
+    assert_clean_exit(launch, code)
+    counts = {t: i.count for t, i in Bag(bag).topics.items()}
+    assert counts['/robot2/cam/image/compressed'] >= 60, counts
+    assert counts['/robot2/faces'] >= 30 and counts['/diagnostics'] >= 5, counts
+
+
 def test_show_args_lists_every_argument_with_a_description(ros_env):
     out = ros2(ros_env, 'launch', 'emotion_perception', 'bringup.launch.py', '--show-args')
     for name in ('source', 'params_file', 'unity_host', 'unity_port', 'namespace',
                  'log_level', 'debug_image', 'image_topic', 'faces_topic', 'respawn',
-                 'respawn_delay', 'camera', 'perception', 'unity_bridge'):
+                 'respawn_delay', 'camera', 'perception', 'unity_bridge', 'record', 'bag',
+                 'record_raw'):
         assert f"'{name}':" in out
 
 

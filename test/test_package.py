@@ -148,7 +148,7 @@ ROSDEP_KEYS = {
     'rclpy': 'rclpy', 'rosbags': 'python3-rosbags-pip', 'sensor_msgs': 'sensor_msgs',
     'skimage': 'python3-skimage', 'std_msgs': 'std_msgs', 'tensorflow': 'python-tensorflow-pip',
     'tqdm': 'python3-tqdm', 'yaml': 'python3-yaml', 'launch': 'launch',
-    'launch_ros': 'launch_ros', 'websockets': 'python3-websockets',
+    'launch_ros': 'launch_ros', 'websockets': 'python3-websockets', 'mcap': 'python3-mcap-pip',
 }
 
 

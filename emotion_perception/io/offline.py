@@ -1,29 +1,32 @@
-"""`process`: the perception core over a whole source, as fast as it goes, into `.jsonl`."""
+"""`process`: the perception core over a whole source or bag, as fast as it goes."""
 
 import queue
 import sys
 import threading
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Optional
+from typing import BinaryIO, Callable, Iterator, Optional, TypeVar
 
-import numpy as np
-
+from emotion_perception.io.bags import Bag, BagError, BagImage, BagMessage, decode_image
 from emotion_perception.io.schema import dumps_line, frame_to_json
 from emotion_perception.io.sources import FrameSource
 from emotion_perception.vision.pipeline import FacePipeline
+from emotion_perception.vision.results import FrameResult
 
 _END = object()
+Item = TypeVar('Item')
+#: Where `process_bag` puts each message: with its image and faces if it is an image.
+BagSink = Callable[[BagMessage, Optional[BagImage], Optional[FrameResult]], None]
 
 
-def read_ahead(source: FrameSource, depth: int = 4) -> Iterator[np.ndarray]:
-    """Decode frames on a second thread (OpenCV releases the GIL) while the first computes."""
+def read_ahead(read: Callable[[], Optional[Item]], depth: int = 4) -> Iterator[Item]:
+    """Call `read` (decoding: OpenCV releases the GIL) on a second thread until None."""
     frames: queue.Queue = queue.Queue(maxsize=depth)
     failure: list[BaseException] = []
     stop = threading.Event()
 
     def decode() -> None:
         try:
-            while not stop.is_set() and (frame := source.read()) is not None:
+            while not stop.is_set() and (frame := read()) is not None:
                 frames.put(frame)
         except BaseException as exc:  # handed over to the consumer below
             failure.append(exc)
@@ -52,7 +55,7 @@ def process_source(pipeline: FacePipeline, source: FrameSource, out: BinaryIO,
     """Write one JSON line per frame; returns the number of frames processed."""
     fps = source.fps or 30.0
     count = 0
-    for frame in read_ahead(source):
+    for frame in read_ahead(source.read):
         result = pipeline.process(frame, stamp=count / fps)
         out.write(dumps_line(frame_to_json(result)))
         count += 1
@@ -60,6 +63,53 @@ def process_source(pipeline: FacePipeline, source: FrameSource, out: BinaryIO,
         if max_frames is not None and count >= max_frames:
             break
     return count
+
+
+def process_bag(pipeline: FacePipeline, bag: Bag, topic: str, sink: BagSink,
+                everything: bool = True, max_frames: Optional[int] = None,
+                progress: Callable[[int], None] = lambda n: None) -> tuple[int, int, str]:
+    """Faces of every image of `topic`, stamped as recorded.
+
+    Returns (processed, undecodable, why the first undecodable one was); a bag none of
+    whose images decode is a BagError. `everything` passes the bag's other messages to
+    `sink` too, in recorded order.
+    """
+    def decoded(message: BagMessage) -> tuple[BagMessage, Optional[BagImage], str]:
+        if message.topic != topic:
+            return message, None, ''
+        try:
+            return message, decode_image(message), ''
+        except ValueError as exc:
+            return message, None, str(exc)
+
+    messages = bag.messages(None if everything else {topic})
+    count = skipped = 0
+    reason = ''
+    for message, image, error in read_ahead(
+            lambda: decoded(m) if (m := next(messages, None)) is not None else None):
+        if image is None:
+            skipped += bool(error)
+            reason = reason or error
+            if not error:
+                sink(message, None, None)
+            continue
+        sink(message, image, pipeline.process(image.image, stamp=image.stamp / 1e9))
+        count += 1
+        progress(1)
+        if max_frames is not None and count >= max_frames:
+            break
+    if skipped and not count:
+        raise BagError(f'no image of {topic} can be decoded: {reason}')
+    return count, skipped, reason
+
+
+def jsonl_sink(out: BinaryIO) -> BagSink:
+    """A sink writing one JSON line per processed image."""
+    def write(message: BagMessage, image: Optional[BagImage],
+              result: Optional[FrameResult]) -> None:
+        if result is not None:
+            out.write(dumps_line(frame_to_json(result)))
+    return write
 
 
 def open_output(path: Path) -> BinaryIO:

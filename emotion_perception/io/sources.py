@@ -1,4 +1,4 @@
-"""Where frames come from: a camera, a video file, an image folder or the demo scene."""
+"""Where frames come from: a camera, a video file, an image folder, a bag or the demo scene."""
 
 import re
 import threading
@@ -180,14 +180,21 @@ class DemoSource:
 
 
 def open_source(spec: str, *, loop: bool = False, width: int = 0, height: int = 0,
-                fps: float = 0.0) -> FrameSource:
-    """Open 'demo', a camera index or /dev/videoN, a video file or an image folder."""
+                fps: float = 0.0, bag_topic: str = '', start_offset: float = 0.0
+                ) -> FrameSource:
+    """Open 'demo', a camera index or /dev/videoN, a bag, a video file or an image folder."""
     if spec == 'demo':
         return DemoSource(width, height, fps or 30.0)
     index = camera_index(spec)
     if index is not None:
         return CameraSource(index, width, height)
     path = Path(spec).expanduser()
+    from emotion_perception.io.bags import is_bag  # bags build on this module's SourceError
+
+    if is_bag(path):
+        from emotion_perception.io.bag_source import BagSource
+
+        return BagSource(path, bag_topic, loop, start_offset)
     if path.is_dir():
         return ImageFolderSource(path, fps or 10.0, loop)
     return VideoFileSource(path, loop)

@@ -26,6 +26,23 @@ NODES = (
     NodeEntry('unity_bridge', 'unity_bridge_node',
               'emotion_perception.ros.unity_bridge_node:UnityBridgeNode'),
 )
+#: Records the graph where `ros2 bag` is missing (pip-only machines).
+RECORDER = NodeEntry('recorder', 'recorder_node',
+                     'emotion_perception.ros.recorder_node:RecorderNode')
+
+
+#: What a recording of the graph holds by default (`record`, `run --record`, launch
+#: `record:=true`): images compressed, faces, health. Names relative to the namespace.
+RECORDED_TOPICS = ('image_raw/compressed', 'faces', '/diagnostics')
+#: The raw image topic, recorded instead of the compressed one on request (--raw).
+RAW_IMAGE_TOPIC = 'image_raw'
+
+
+def recorded_topics(raw: bool = False) -> tuple[str, ...]:
+    """The default recording, with raw images instead of JPEG when `raw`."""
+    if not raw:
+        return RECORDED_TOPICS
+    return tuple(RAW_IMAGE_TOPIC if t == 'image_raw/compressed' else t for t in RECORDED_TOPICS)
 
 
 def default_params_file() -> Path:

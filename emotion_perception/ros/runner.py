@@ -14,7 +14,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from emotion_perception.io.parameters import Value, load_params_file
 from emotion_perception.io.sources import first_camera
-from emotion_perception.ros.graph import NODES, default_params_file
+from emotion_perception.ros.graph import NODES, RECORDER, default_params_file
 from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
 
 #: The ROS 2 (Iron and later) variable that limits discovery: LOCALHOST, SUBNET, OFF.
@@ -55,8 +55,8 @@ def init(args: Optional[list[str]]) -> None:
     signal.signal(signal.SIGTERM, _stop_request)
 
 
-def spin(nodes: list[Node]) -> int:
-    """Spin until Ctrl-C or shutdown, then destroy the nodes and shut rclpy down.
+def spin(nodes: list[Node], until: Callable[[], bool] = lambda: False) -> int:
+    """Spin until Ctrl-C, shutdown or `until()`, then destroy the nodes, shut rclpy down.
 
     The graph is multi-threaded where the work is: camera capture, perception and the
     Unity server each run on a thread of their own, and callbacks only hand data over.
@@ -70,7 +70,7 @@ def spin(nodes: list[Node]) -> int:
     for node in nodes:
         executor.add_node(node)
     try:
-        while not _stop_request.event.is_set() and rclpy.ok():
+        while not _stop_request.event.is_set() and rclpy.ok() and not until():
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -82,15 +82,19 @@ def spin(nodes: list[Node]) -> int:
     return 0
 
 
-def node_main(factory: Callable[[], Node], args: Optional[list[str]] = None) -> int:
-    """Main of a single-node executable: init, build, spin; bad setup is one error line."""
+def node_main(factory: Callable[..., Node], args: Optional[list[str]] = None,
+              until: Callable[[Node], bool] = lambda node: False, **kwargs) -> int:
+    """Main of a single-node executable: init, build, spin; bad setup is one error line.
+
+    `until(node)` ends the spin when the node's work is done (a recording's duration).
+    """
     init(args)
     try:
-        node = factory()
+        node = factory(**kwargs)
     except (SetupFailed, KeyboardInterrupt) as exc:
         rclpy.try_shutdown()
         return 2 if isinstance(exc, SetupFailed) else 0
-    return spin([node])
+    return spin([node], lambda: until(node))
 
 
 def resolve_source(source: str) -> str:
@@ -120,10 +124,11 @@ def discovery_range(choice: Optional[str]) -> str:
 
 
 def run(source: str, params: Optional[Path], bridge: dict[str, Value],
-        discovery: Optional[str] = None) -> int:
+        discovery: Optional[str] = None, record: Optional[dict[str, Value]] = None) -> int:
     """Camera -> perception -> unity_bridge in this process, with the launch file's YAML.
 
-    `bridge` overrides unity_bridge parameters (port, host, allow).
+    `bridge` overrides unity_bridge parameters (port, host, allow); `record`, if given,
+    adds the recorder with these parameters (output, raw).
     """
     params = params or default_params_file()
     load_params_file(params)
@@ -134,11 +139,12 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         ': topics stay on this machine (--discovery subnet shares them on the network)'
         if reach == 'LOCALHOST' else ''))
     overrides: dict[str, list[Parameter]] = {
-        'camera': [], 'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()]}
+        'camera': [], 'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()],
+        'recorder': [Parameter(k, value=v) for k, v in (record or {}).items()]}
     nodes: list[Node] = []
     try:
         overrides['camera'].append(Parameter('source', value=resolve_source(source)))
-        for entry in NODES:
+        for entry in NODES + ((RECORDER,) if record is not None else ()):
             nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
     except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
         if isinstance(exc, SETUP_ERRORS):
