@@ -17,7 +17,7 @@ COLCON_INTO_VENV := $(VENV)/bin/colcon --log-base $(VENV)/colcon/log build \
 	--build-base $(VENV)/colcon/build --install-base $(VENV) --merge-install \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(CURDIR)/$(PY)
 
-.PHONY: help setup ros-tools run test lint bench soak models clean
+.PHONY: help setup ros-tools run test lint bench bench-record soak models clean
 
 help:
 	@echo "make run    set up, then run camera -> perception -> unity_bridge (webcam, else demo)"
@@ -90,6 +90,9 @@ bench: setup
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_graph.py
 	$(PY) benchmarks/bench_encodings.py
+
+bench-record: setup
+	$(PY) benchmarks/bench_record.py --seconds $(or $(SECONDS),60)
 
 soak: setup
 	$(PY) benchmarks/soak.py --minutes $(or $(MINUTES),30)
