@@ -83,8 +83,12 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 def faces_of(jsonl: Path) -> list[list[tuple]]:
-    """Per frame: (id, expression, box) of each face."""
-    return [[(f['id'], f['expression'], tuple(f['position'].values())) for f in d['faces']]
+    """Per frame: (expression, box) of each face, in box order.
+
+    Not the ids: which of two faces found in the same first frame gets id 1 follows the
+    detector's output order, which OpenCV's threads may vary from run to run.
+    """
+    return [sorted((f['expression'], tuple(f['position'].values())) for f in d['faces'])
             for d in map(json.loads, jsonl.read_text().splitlines())]
 
 
