@@ -45,11 +45,16 @@ def recorded_topics(raw: bool = False) -> tuple[str, ...]:
     return tuple(RAW_IMAGE_TOPIC if t == 'image_raw/compressed' else t for t in RECORDED_TOPICS)
 
 
-def default_params_file() -> Path:
-    """The checkout's config/params.yaml, else the installed package's."""
-    checkout = Path(__file__).resolve().parents[2] / 'config' / 'params.yaml'
+def config_file(name: str) -> Path:
+    """A file of the checkout's config/, else of the installed package's."""
+    checkout = Path(__file__).resolve().parents[2] / 'config' / name
     if checkout.is_file():
         return checkout
     from ament_index_python.packages import get_package_share_directory
 
-    return Path(get_package_share_directory('emotion_perception')) / 'config' / 'params.yaml'
+    return Path(get_package_share_directory('emotion_perception')) / 'config' / name
+
+
+def default_params_file() -> Path:
+    """The nodes' parameters: config/params.yaml."""
+    return config_file('params.yaml')

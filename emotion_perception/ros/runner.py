@@ -14,7 +14,7 @@ from rclpy.signals import SignalHandlerOptions
 
 from emotion_perception.io.parameters import Value, load_params_file
 from emotion_perception.io.sources import first_camera
-from emotion_perception.ros.graph import NODES, RECORDER, default_params_file
+from emotion_perception.ros.graph import NODES, RECORDER, config_file, default_params_file
 from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
 
 #: The ROS 2 (Iron and later) variable that limits discovery: LOCALHOST, SUBNET, OFF.
@@ -45,11 +45,32 @@ class _StopRequest:
 _stop_request = _StopRequest()
 
 
+#: Environment variables by which a user chooses their own Fast DDS configuration.
+DDS_USER_CONFIG = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE',
+                   'FASTDDS_BUILTIN_TRANSPORTS')
+
+
+def dds_profile() -> Optional[str]:
+    """Use the package's Fast DDS profile (config/fastdds.xml); its path, or None.
+
+    Not when the environment configures DDS itself or names another RMW. Raw images are
+    larger than Fast DDS's default 512 KiB shared-memory segment: without the profile's
+    16 MiB one, a recorder or perception node in another process gets a few of every 30.
+    """
+    if any(os.environ.get(name) for name in DDS_USER_CONFIG) or \
+            os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') != 'rmw_fastrtps_cpp':
+        return None
+    path = str(config_file('fastdds.xml'))
+    os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = path
+    return path
+
+
 def init(args: Optional[list[str]]) -> None:
-    """Initialise rclpy with our signal handling instead of its own.
+    """Initialise rclpy with the DDS profile and our signal handling instead of rclpy's.
 
     Ctrl-C and SIGTERM then let the nodes stop their threads before the context goes away.
     """
+    dds_profile()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _stop_request)
     signal.signal(signal.SIGTERM, _stop_request)
@@ -135,6 +156,10 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
     reach = discovery_range(discovery)
     init(['--ros-args', '--params-file', str(params)])
     logger = rclpy.logging.get_logger('emotion_perception')
+    profile = os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '')
+    if profile.endswith('fastdds.xml') and Path(profile) == config_file('fastdds.xml'):
+        logger.info(f'Fast DDS profile {profile}: 16 MiB shared memory, so raw images reach '
+                    f'other processes whole')
     logger.info(f'ROS discovery range {reach}' + (
         ': topics stay on this machine (--discovery subnet shares them on the network)'
         if reach == 'LOCALHOST' else ''))
