@@ -158,12 +158,26 @@ def test_debug_image_and_diagnostics(graph):
     def names() -> set:
         return {s.name.split(':')[0] for s in statuses}
 
-    spin_until([probe], lambda: images and len(names()) == 3, timeout=15)
+    def latency(node: str) -> dict[str, float]:
+        """The node's latest latency distribution, once it has samples."""
+        for status in reversed(statuses):
+            values = {kv.key: kv.value for kv in status.values}
+            if status.name.startswith(node) and 'latency_p99_ms' in values:
+                return {k: float(v) for k, v in values.items() if k.startswith('latency_')}
+        return {}
+
+    spin_until([probe], lambda: images and len(names()) == 3 and latency('perception')
+               and latency('unity_bridge'), timeout=15)
     probe.destroy_node()
     assert images and images[0].encoding == 'bgr8' and images[0].width == 640
     assert names() == {'camera', 'perception', 'unity_bridge'}
     perception = next(s for s in statuses if s.name.startswith('perception'))
-    assert {'rate_hz', 'latency_ms', 'dropped'} <= {kv.key for kv in perception.values}
+    assert {'rate_hz', 'dropped'} <= {kv.key for kv in perception.values}
+    for node in ('perception', 'unity_bridge'):
+        figures = latency(node)
+        assert 0 < figures['latency_p50_ms'] <= figures['latency_p99_ms'] \
+            <= figures['latency_max_ms'] < 10_000, figures
+        assert figures['latency_samples_10s'] >= 5, figures
 
 
 def test_nodes_and_topic_are_visible_to_another_process(graph):

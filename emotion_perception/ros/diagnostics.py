@@ -1,8 +1,10 @@
 """Periodic health reports on /diagnostics (diagnostic_updater is not on pip)."""
 
+import collections
 import time
 from typing import Callable
 
+import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 
@@ -24,6 +26,34 @@ class RateMeter:
         rate = (count - self._count) / max(now - self._time, 1e-6)
         self._time, self._count = now, count
         return rate
+
+
+class LatencyWindow:
+    """Latencies of the last `seconds`, reported as a distribution: a mean hides the tail.
+
+    `add` comes from a worker or callback thread, `figures` from the report timer; a deque's
+    append and a copy of it are safe across threads in CPython.
+    """
+
+    def __init__(self, name: str, seconds: float = 10.0) -> None:
+        self._name, self._seconds = name, seconds
+        self._samples: collections.deque = collections.deque(maxlen=10_000)
+
+    def add(self, latency: float) -> None:
+        """One latency, seconds."""
+        self._samples.append((time.monotonic(), latency))
+
+    def figures(self) -> dict[str, str]:
+        """p50, p99 and max in ms over the window, and how many samples it holds."""
+        since = time.monotonic() - self._seconds
+        values = np.array([v for t, v in list(self._samples) if t >= since]) * 1000.0
+        key = self._name
+        if not values.size:
+            return {f'{key}_samples_{self._seconds:g}s': '0'}
+        p50, p99 = np.percentile(values, [50, 99])
+        return {f'{key}_p50_ms': f'{p50:.1f}', f'{key}_p99_ms': f'{p99:.1f}',
+                f'{key}_max_ms': f'{values.max():.1f}',
+                f'{key}_samples_{self._seconds:g}s': str(values.size)}
 
 
 class DiagnosticsReporter:

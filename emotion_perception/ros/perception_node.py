@@ -22,7 +22,14 @@ from emotion_perception.ros.conversions import (
     result_to_msg,
     stamp_seconds,
 )
-from emotion_perception.ros.diagnostics import OK, WARN, DiagnosticsReporter, RateMeter, Report
+from emotion_perception.ros.diagnostics import (
+    OK,
+    WARN,
+    DiagnosticsReporter,
+    LatencyWindow,
+    RateMeter,
+    Report,
+)
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import changes, declare, rejected
 from emotion_perception.vision.annotate import annotate
@@ -62,7 +69,9 @@ class PerceptionNode(Node):
         self._arrived = threading.Condition()
         self._running = True
         self._received = self._processed = self._dropped = self._rejected = 0
-        self._latency = self._compute = 0.0
+        self._compute = 0.0
+        # Image stamp to faces published: camera, transport, queue and compute together.
+        self._latency = LatencyWindow('latency')
         self._bad_encodings: set[str] = set()
         self._meter = RateMeter()
         DiagnosticsReporter(self, 'expression perception', self._report)
@@ -132,7 +141,7 @@ class PerceptionNode(Node):
                 self._debug_pub.publish(array_to_image(annotate(frame, result), msg.header))
             now = self.get_clock().now().nanoseconds * 1e-9
             self._compute = time.perf_counter() - started
-            self._latency = now - stamp_seconds(msg.header.stamp)
+            self._latency.add(now - stamp_seconds(msg.header.stamp))
             self._processed += 1
 
     def _report(self) -> Report:
@@ -144,7 +153,7 @@ class PerceptionNode(Node):
         elif not self._received:
             level, message = WARN, 'no images received yet'
         return level, message, {
-            'rate_hz': f'{rate:.1f}', 'latency_ms': f'{self._latency * 1000:.1f}',
+            'rate_hz': f'{rate:.1f}', **self._latency.figures(),
             'compute_ms': f'{self._compute * 1000:.1f}', 'received': self._received,
             'processed': self._processed, 'dropped': self._dropped,
             'rejected': self._rejected}

@@ -19,8 +19,8 @@ from emotion_perception.io.unity_server import (
     is_loopback,
     networks,
 )
-from emotion_perception.ros.conversions import msg_to_result
-from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, Report
+from emotion_perception.ros.conversions import msg_to_result, stamp_seconds
+from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, LatencyWindow, Report
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import declare
 from emotion_perception_msgs.msg import FaceExpressionArray
@@ -71,6 +71,9 @@ class UnityBridgeNode(Node):
                                  f'{p["websocket_port"]}): {exc.strerror or exc}') from exc
         self._server = server
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
+        # Image stamp to the lines handed to the server: what the camera-to-Unity path costs
+        # before the socket.
+        self._latency = LatencyWindow('latency')
         DiagnosticsReporter(self, 'Unity clients', self._report)
         ws = self._server.websocket_port
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port} (TCP)'
@@ -89,6 +92,8 @@ class UnityBridgeNode(Node):
         result = msg_to_result(msg)
         self._server.publish(dumps_line(frame_to_json(result)),
                              dumps_document(legacy_frame_json(result)))
+        self._latency.add(self.get_clock().now().nanoseconds * 1e-9 -
+                          stamp_seconds(msg.header.stamp))
 
     def _report(self) -> Report:
         """Diagnostics: clients and message counts."""
@@ -97,7 +102,7 @@ class UnityBridgeNode(Node):
             'clients': s.clients, 'legacy_clients': s.legacy_clients,
             'connections': s.connections, 'refused': s.refused,
             'sent': s.sent, 'dropped': s.dropped, 'rate_limited': s.rate_limited,
-            'ignored_input_lines': s.garbage}
+            'ignored_input_lines': s.garbage, **self._latency.figures()}
 
     def destroy_node(self) -> None:
         """Close the clients and the socket before the node goes."""
