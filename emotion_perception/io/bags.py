@@ -101,17 +101,16 @@ class Bag:
         """Open with rosbags; fall back to streaming an MCAP file that has no summary."""
         path = self.path
         if path.is_dir() and not (path / 'metadata.yaml').is_file():
-            files = sorted(path.glob('*.mcap'))
-            if not files:
+            self._mcap = _mcap_file(path)
+            if self._mcap is None:
                 raise BagError(f'{path} is no rosbag2 bag: no metadata.yaml and no .mcap file')
-            self._mcap, self.cut = files[0], 'no metadata.yaml (recorder stopped abruptly?)'
+            self.cut = 'no metadata.yaml (recorder stopped abruptly?)'
             return
         try:
             self._reader = Reader(path)
             self._reader.open()
         except Exception as exc:  # rosbags raises its own errors and plain ones
-            mcap = path if path.suffix == '.mcap' else next(iter(sorted(path.glob('*.mcap'))),
-                                                             None) if path.is_dir() else None
+            mcap = _mcap_file(path)
             if mcap is None or not _starts_as_mcap(mcap):
                 raise BagError(f'{path} is not a readable rosbag2 bag: {exc}') from None
             self._reader, self._mcap = None, mcap
@@ -205,6 +204,13 @@ class Bag:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def _mcap_file(path: Path) -> Optional[Path]:
+    """The MCAP file a bag path names: itself, or the first one in its folder."""
+    if path.is_dir():
+        return next(iter(sorted(path.glob('*.mcap'))), None)
+    return path if path.suffix == '.mcap' else None
 
 
 def _starts_as_mcap(path: Path) -> bool:

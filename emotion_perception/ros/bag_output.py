@@ -8,12 +8,11 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from builtin_interfaces.msg import Time
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
 from emotion_perception.io.bags import Bag, BagError, BagImage, BagMessage, BagWriter
-from emotion_perception.ros.conversions import result_to_msg
+from emotion_perception.ros.conversions import result_to_msg, time_from_ns
 from emotion_perception.ros.message_types import package_msg_files
 from emotion_perception.vision.results import FrameResult
 
@@ -46,9 +45,7 @@ class FacesBag:
         if self._copy and message.topic != self._faces_topic:
             self._writer.write(message.topic, message.log_time, message.data)
         if image is not None and result is not None:
-            header = Header(stamp=Time(sec=image.stamp // 1_000_000_000,
-                                       nanosec=image.stamp % 1_000_000_000),
-                            frame_id=image.frame_id)
+            header = Header(stamp=time_from_ns(image.stamp), frame_id=image.frame_id)
             self._writer.write(self._faces_topic, message.log_time,
                                serialize_message(result_to_msg(result, header)))
 

@@ -10,7 +10,6 @@ import threading
 from typing import Optional
 
 import cv2
-from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
@@ -20,7 +19,7 @@ from emotion_perception.io.bag_source import BagSource, replayed
 from emotion_perception.io.bags import BagImage
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.sources import FrameSource, SourceError, open_source, paced
-from emotion_perception.ros.conversions import array_to_image
+from emotion_perception.ros.conversions import array_to_image, time_from_ns
 from emotion_perception.ros.diagnostics import (
     ERROR,
     OK,
@@ -163,8 +162,7 @@ class CameraNode(Node):
         if recorded is not None:
             header.frame_id = recorded.frame_id or p['frame_id']
             if not p['restamp']:
-                header.stamp = Time(sec=recorded.stamp // 1_000_000_000,
-                                    nanosec=recorded.stamp % 1_000_000_000)
+                header.stamp = time_from_ns(recorded.stamp)
         self._pub.publish(array_to_image(frame, header))
         if self._jpeg_pub.get_subscription_count():
             self._jpeg_pub.publish(self._compressed(frame, header, recorded))

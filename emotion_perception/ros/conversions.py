@@ -70,6 +70,11 @@ def stamp_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def time_from_ns(nanoseconds: int) -> Time:
+    """A ROS time from integer nanoseconds (a bag's stamps), exactly."""
+    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
 def result_to_msg(result: FrameResult, header: Header) -> FaceExpressionArray:
     """A FaceExpressionArray for one frame, its header copied from the source image."""
     msg = FaceExpressionArray(header=header, image_width=result.width,

@@ -35,8 +35,8 @@ class LatencyWindow:
     append and a copy of it are safe across threads in CPython.
     """
 
-    def __init__(self, name: str, seconds: float = 10.0) -> None:
-        self._name, self._seconds = name, seconds
+    def __init__(self, seconds: float = 10.0) -> None:
+        self._seconds = seconds
         self._samples: collections.deque = collections.deque(maxlen=10_000)
 
     def add(self, latency: float) -> None:
@@ -47,13 +47,12 @@ class LatencyWindow:
         """p50, p99 and max in ms over the window, and how many samples it holds."""
         since = time.monotonic() - self._seconds
         values = np.array([v for t, v in list(self._samples) if t >= since]) * 1000.0
-        key = self._name
+        count = {f'latency_samples_{self._seconds:g}s': str(values.size)}
         if not values.size:
-            return {f'{key}_samples_{self._seconds:g}s': '0'}
+            return count
         p50, p99 = np.percentile(values, [50, 99])
-        return {f'{key}_p50_ms': f'{p50:.1f}', f'{key}_p99_ms': f'{p99:.1f}',
-                f'{key}_max_ms': f'{values.max():.1f}',
-                f'{key}_samples_{self._seconds:g}s': str(values.size)}
+        return {'latency_p50_ms': f'{p50:.1f}', 'latency_p99_ms': f'{p99:.1f}',
+                'latency_max_ms': f'{values.max():.1f}', **count}
 
 
 class DiagnosticsReporter:

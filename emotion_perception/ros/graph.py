@@ -31,18 +31,19 @@ RECORDER = NodeEntry('recorder', 'recorder_node',
                      'emotion_perception.ros.recorder_node:RecorderNode')
 
 
+#: The camera's images: raw, and JPEG as image_transport names it.
+RAW_IMAGE_TOPIC = 'image_raw'
+COMPRESSED_IMAGE_TOPIC = RAW_IMAGE_TOPIC + '/compressed'
 #: What a recording of the graph holds by default (`record`, `run --record`, launch
 #: `record:=true`): images compressed, faces, health. Names relative to the namespace.
-RECORDED_TOPICS = ('image_raw/compressed', 'faces', '/diagnostics')
-#: The raw image topic, recorded instead of the compressed one on request (--raw).
-RAW_IMAGE_TOPIC = 'image_raw'
+RECORDED_TOPICS = (COMPRESSED_IMAGE_TOPIC, 'faces', '/diagnostics')
 
 
 def recorded_topics(raw: bool = False) -> tuple[str, ...]:
     """The default recording, with raw images instead of JPEG when `raw`."""
     if not raw:
         return RECORDED_TOPICS
-    return tuple(RAW_IMAGE_TOPIC if t == 'image_raw/compressed' else t for t in RECORDED_TOPICS)
+    return tuple(RAW_IMAGE_TOPIC if t == COMPRESSED_IMAGE_TOPIC else t for t in RECORDED_TOPICS)
 
 
 def config_file(name: str) -> Path:

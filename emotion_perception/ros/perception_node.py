@@ -71,7 +71,7 @@ class PerceptionNode(Node):
         self._received = self._processed = self._dropped = self._rejected = 0
         self._compute = 0.0
         # Image stamp to faces published: camera, transport, queue and compute together.
-        self._latency = LatencyWindow('latency')
+        self._latency = LatencyWindow()
         self._bad_encodings: set[str] = set()
         self._meter = RateMeter()
         DiagnosticsReporter(self, 'expression perception', self._report)

@@ -65,15 +65,17 @@ def dds_profile() -> Optional[str]:
     return path
 
 
-def init(args: Optional[list[str]]) -> None:
+def init(args: Optional[list[str]]) -> Optional[str]:
     """Initialise rclpy with the DDS profile and our signal handling instead of rclpy's.
 
     Ctrl-C and SIGTERM then let the nodes stop their threads before the context goes away.
+    Returns the package's DDS profile if it is in use.
     """
-    dds_profile()
+    profile = dds_profile()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _stop_request)
     signal.signal(signal.SIGTERM, _stop_request)
+    return profile
 
 
 def spin(nodes: list[Node], until: Callable[[], bool] = lambda: False) -> int:
@@ -154,10 +156,9 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
     params = params or default_params_file()
     load_params_file(params)
     reach = discovery_range(discovery)
-    init(['--ros-args', '--params-file', str(params)])
+    profile = init(['--ros-args', '--params-file', str(params)])
     logger = rclpy.logging.get_logger('emotion_perception')
-    profile = os.environ.get('FASTDDS_DEFAULT_PROFILES_FILE', '')
-    if profile.endswith('fastdds.xml') and Path(profile) == config_file('fastdds.xml'):
+    if profile:
         logger.info(f'Fast DDS profile {profile}: 16 MiB shared memory, so raw images reach '
                     f'other processes whole')
     logger.info(f'ROS discovery range {reach}' + (

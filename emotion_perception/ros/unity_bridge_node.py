@@ -73,7 +73,7 @@ class UnityBridgeNode(Node):
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         # Image stamp to the lines handed to the server: what the camera-to-Unity path costs
         # before the socket.
-        self._latency = LatencyWindow('latency')
+        self._latency = LatencyWindow()
         DiagnosticsReporter(self, 'Unity clients', self._report)
         ws = self._server.websocket_port
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port} (TCP)'
