@@ -1,14 +1,19 @@
-"""Benchmark: the whole graph (`emotion-perception run`) serving two Unity clients.
+"""Benchmark: the live graph serving two Unity clients, against the original loop.
 
-A 30 fps 640x480 video with three moving faces feeds the camera node; two TCP clients read
-at once. Prints each client's messages per second and its camera-to-socket latency
-(receive time minus the message's `stamp`), and which nodes and topics another ROS 2
-process sees on the same domain. Run: `make bench`.
+Scenes from `scenes.py` (people coming and going every 1-2 s, lights switching) as 30 fps
+videos feed the camera node; two TCP clients read at once. For each scene and each way of
+running (`emotion-perception run`, one process; `ros2 launch`, three processes, when the
+ROS tools are installed) it prints each client's messages per second and camera-to-socket
+latency (receive time minus the message's `stamp`, p50/p99/max). The original loop's row
+is its webcam loop on the same video: frames arrive at 30 fps, it takes the newest when it
+is free, and its latency is from a frame's arrival to its faces being ready to send.
+Run: `make bench` (or `python benchmarks/bench_graph.py --seconds 20`).
 """
 
 import argparse
 import json
 import os
+import platform
 import signal
 import socket
 import subprocess
@@ -17,16 +22,24 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
+import cv2
 import numpy as np
+from scenes import Scene, write_scene
 
-from videos import write_demo_video
+from emotion_perception.vision.model_store import default_models_dir
 
-CLI = Path(sys.executable).parent / 'emotion-perception'
+from seed_loop import SeedLoop
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+SCENES = (('640x480, 3 faces', 640, 480, 3), ('1280x720, 3 faces', 1280, 720, 3),
+          ('640x480, 8 faces', 640, 480, 8))
 
 
 def read_client(port: int, seconds: float, out: dict) -> None:
-    """Read lines for `seconds`; record count and latencies."""
+    """Read lines for `seconds`; record the count and each line's latency."""
     sock = socket.create_connection(('127.0.0.1', port), timeout=30)
     sock.sendall(b'{"type":"hello"}\n')
     lines = sock.makefile('rb')
@@ -52,53 +65,125 @@ def wait_for_port(port: int, timeout: float) -> None:
     raise TimeoutError(f'nothing listens on port {port} after {timeout} s')
 
 
-def observe_graph() -> dict:
-    """Node names and topic types as a separate ROS 2 process sees them."""
-    script = ('import json, time, rclpy\nfrom rclpy.node import Node\n'
-              'rclpy.init(); n = Node("bench_observer"); time.sleep(3)\n'
-              'print(json.dumps({"nodes": sorted(n.get_node_names()),'
-              ' "topics": dict(n.get_topic_names_and_types())}))\n')
-    proc = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                          timeout=60)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def two_clients(port: int, seconds: float) -> list[dict]:
+    """What two clients reading at once measured."""
+    results: list[dict] = [{}, {}]
+    threads = [threading.Thread(target=read_client, args=(port, seconds, r)) for r in results]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def measure(command: list[str], env: dict, port: int, seconds: float) -> list[dict]:
+    """Start a graph, let it warm up, measure two clients, stop it as a terminal would."""
+    graph = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(port, 120)
+        time.sleep(5.0)  # the first frames warm the models up
+        return two_clients(port, seconds)
+    finally:
+        os.killpg(graph.pid, signal.SIGINT)
+        try:
+            graph.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(graph.pid, signal.SIGKILL)
+            graph.wait()
+
+
+def seed_live(video: Path, seeds: SeedLoop, seconds: float) -> dict:
+    """The original loop on a 30 fps feed of `video`: rate and arrival-to-result latency."""
+    cap = cv2.VideoCapture(str(video))
+    frames = []
+    while len(frames) < 300:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    started = time.perf_counter()
+    latencies = []
+    while time.perf_counter() - started < seconds:
+        index = int((time.perf_counter() - started) * 30)
+        arrived = started + index / 30
+        seeds.process(frames[index % len(frames)])
+        latencies.append(time.perf_counter() - arrived)
+    return {'rate': len(latencies) / seconds, 'latency': np.array(latencies) * 1000}
+
+
+def launch_env(work: Path) -> Optional[dict]:
+    """A shell environment with both packages built as the README tells ROS users.
+
+    None without the ROS tools (`make ros-tools`).
+    """
+    if not (BIN / 'ros2').is_file():
+        return None
+    (work / 'src').mkdir()
+    (work / 'src' / 'emotion_perception').symlink_to(ROOT)
+    venv = str(BIN.parent)
+    underlay = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}', AMENT_PREFIX_PATH=venv,
+                    CMAKE_PREFIX_PATH=venv)
+    subprocess.run([str(BIN / 'colcon'), 'build', '--paths', 'src/emotion_perception',
+                    'src/emotion_perception/emotion_perception_msgs', '--cmake-args',
+                    '-DBUILD_TESTING=OFF', f'-DPython3_EXECUTABLE={BIN / "python"}'],
+                   cwd=work, env=underlay, capture_output=True, check=True, timeout=900)
+    sourced = subprocess.run(['bash', '-c', 'source install/setup.bash && env -0'], cwd=work,
+                             env=underlay, capture_output=True, check=True, timeout=60)
+    return dict(item.split('=', 1) for item in sourced.stdout.decode().split('\0')
+                if '=' in item)
+
+
+def machine() -> str:
+    """CPU model, cores and OS: the figures only mean something with these."""
+    model = next((line.split(':', 1)[1].strip() for line in
+                  Path('/proc/cpuinfo').read_text().splitlines()
+                  if line.startswith('model name')), platform.processor() or '?')
+    return f'{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}'
+
+
+def row(scene: str, how: str, clients: list[dict]) -> str:
+    """One table row: the slower client's rate, latencies over both clients."""
+    lat = np.concatenate([c['latency'] for c in clients])
+    rate = min(c['rate'] for c in clients)
+    return (f'| {scene} | {how} | {rate:.1f} | {np.percentile(lat, 50):.0f} | '
+            f'{np.percentile(lat, 99):.0f} | {lat.max():.0f} |')
 
 
 def main() -> int:
-    """Start the graph on a 3-face video, measure two clients, stop it."""
+    """Write the scenes, measure each way of running, print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--port', type=int, default=5099)
     args = parser.parse_args()
     env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '77'),
                ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
-    os.environ.update(env)
+    seeds = SeedLoop(default_models_dir())
+    print(f'machine: {machine()}')
     with tempfile.TemporaryDirectory(prefix='ep-graph-') as tmp:
-        video = write_demo_video(Path(tmp) / 'three_faces.avi', 300, faces=3)
-        graph = subprocess.Popen([str(CLI), 'run', '--source', str(video), '--unity-port',
-                                  str(args.port), '--websocket-port', '-1'], env=env,
-                                 stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-        try:
-            wait_for_port(args.port, 60)
-            time.sleep(3.0)  # let the first frames warm the model up
-            results = [{}, {}]
-            threads = [threading.Thread(target=read_client, args=(args.port, args.seconds, r))
-                       for r in results]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            seen = observe_graph()
-        finally:
-            graph.send_signal(signal.SIGINT)
-            graph.wait(timeout=30)
-    for i, r in enumerate(results, 1):
-        lat = r['latency']
-        print(f'client {i}: {r["rate"]:.1f} msg/s, latency p50 {np.percentile(lat, 50):.0f} ms, '
-              f'p99 {np.percentile(lat, 99):.0f} ms, max {lat.max():.0f} ms')
-    ours = [n for n in seen['nodes'] if n in ('camera', 'perception', 'unity_bridge')]
-    print(f'another process sees nodes {ours} and /faces as {seen["topics"].get("/faces")}')
-    print(f'graph exit code after Ctrl-C: {graph.returncode}')
+        work = Path(tmp)
+        ros = launch_env(work / 'ws')
+        if ros is None:
+            print('SKIPPED ros2 launch rows: no ros2 command (make ros-tools)')
+        else:
+            ros.update(ROS_DOMAIN_ID=env['ROS_DOMAIN_ID'],
+                       ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+        print('| scene | how it runs | msg/s per client | p50 ms | p99 ms | max ms |')
+        print('| --- | --- | --- | --- | --- | --- |')
+        for name, width, height, faces in SCENES:
+            video = write_scene(work / f'{width}x{height}_{faces}.avi',
+                                Scene(width, height, faces), 600)
+            print(row(name, 'original loop', [seed_live(video, seeds, args.seconds)]),
+                  flush=True)
+            run = [str(BIN / 'emotion-perception'), 'run', '--source', str(video),
+                   '--unity-port', str(args.port), '--websocket-port', '-1']
+            print(row(name, '`run`', measure(run, env, args.port, args.seconds)), flush=True)
+            if ros is not None:
+                launch = [str(BIN / 'ros2'), 'launch', 'emotion_perception',
+                          'bringup.launch.py', f'source:={video}',
+                          f'unity_port:={args.port}', 'websocket_port:=-1']
+                print(row(name, '`ros2 launch`', measure(launch, ros, args.port,
+                                                         args.seconds)), flush=True)
     return 0
 
 

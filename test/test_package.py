@@ -149,6 +149,7 @@ ROSDEP_KEYS = {
     'skimage': 'python3-skimage', 'std_msgs': 'std_msgs', 'tensorflow': 'python-tensorflow-pip',
     'tqdm': 'python3-tqdm', 'yaml': 'python3-yaml', 'launch': 'launch',
     'launch_ros': 'launch_ros', 'websockets': 'python3-websockets', 'mcap': 'python3-mcap-pip',
+    'ai_edge_litert': 'python3-ai-edge-litert-pip',
 }
 
 

@@ -38,10 +38,21 @@ PIPELINE_PARAMETERS = (
     ParamSpec('min_neighbors', _DET.min_neighbors, 'Haar minNeighbors: higher = fewer, surer '
               'detections', 0, 20),
     ParamSpec('min_size', _DET.min_size, 'Smallest face searched for, pixels', 1, 1000),
-    ParamSpec('detect_scale', _DET.detect_scale, 'Full-frame search runs on the frame resized '
-              'by this (1.0 = full size; faces under 24/detect_scale px are missed)', 0.1, 1.0),
-    ParamSpec('detect_every', _PIPE.detect_every, 'Search the whole frame every N frames; in '
-              'between only near known faces (1 = every frame)', 1, 100),
+    ParamSpec('search_width', _DET.search_width, 'Searches for new faces run on the frame '
+              'resized to at most this width, so their cost does not grow with the camera '
+              'resolution', 160, 4096),
+    ParamSpec('detect_scale', _DET.detect_scale, 'Whole-frame search runs on that working '
+              'frame resized by this (faces under 24/detect_scale working px are missed)',
+              0.1, 1.0),
+    ParamSpec('detect_every', _PIPE.detect_every, 'Search the whole frame every N frames on '
+              'the second core, its faces joining N-1 frames later (1 = every frame, '
+              'inline)', 1, 100),
+    ParamSpec('confirm_every', _PIPE.confirm_every, 'Between Haar confirmations known faces '
+              'are followed by their landmarks; Haar confirms each every N frames (1 = Haar '
+              'every frame)', 1, 100),
+    ParamSpec('min_similarity', _PIPE.min_similarity, 'A followed face whose look '
+              'correlates less than this with its last confirmed look is confirmed at once',
+              -1.0, 1.0),
     ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
               'fraction per side', 0.0, 2.0),
     ParamSpec('hold_frames', _TRK.hold_frames, 'Frames a face is still reported after the '
@@ -84,11 +95,12 @@ def pipeline_config(values: dict[str, Any], base: PipelineConfig = PipelineConfi
         raise ValueError(f'unknown perception parameter(s): {", ".join(sorted(unknown))}')
     v = {name: check(specs[name], value) for name, value in values.items()}
     detector = replace(base.detector, **{k: v[k] for k in ('scale_factor', 'min_neighbors',
-                       'min_size', 'detect_scale', 'roi_margin') if k in v})
+                       'min_size', 'search_width', 'detect_scale', 'roi_margin')
+                       if k in v})
     tracker = replace(base.tracker, **{k: v[k] for k in ('max_missed', 'smoothing', 'hold_frames')
                                          if k in v})
-    rest = {k: v[k] for k in ('detect_every', 'landmarks', 'align', 'flip_average',
-                              'crop_margin', 'max_change') if k in v}
+    rest = {k: v[k] for k in ('detect_every', 'confirm_every', 'min_similarity', 'landmarks',
+                              'align', 'flip_average', 'crop_margin', 'max_change') if k in v}
     return replace(base, detector=detector, tracker=tracker, **rest)
 
 

@@ -159,12 +159,13 @@ class PerceptionNode(Node):
             'rejected': self._rejected}
 
     def destroy_node(self) -> None:
-        """Stop the worker before the node goes."""
+        """Stop the worker, then the pipeline's search thread, before the node goes."""
         if self._worker is not None:
             with self._arrived:
                 self._running = False
                 self._arrived.notify()
             self._worker.join(timeout=5.0)
+            self._pipeline.close()
         super().destroy_node()
 
 

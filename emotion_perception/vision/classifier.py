@@ -1,8 +1,17 @@
-"""The mini-XCEPTION expression CNN: every face of a frame in one compiled, batched call."""
+"""The mini-XCEPTION expression CNN: every face of a frame in one batched LiteRT call.
 
+The Keras model is loaded and checked with Keras, then converted in memory to LiteRT
+(TensorFlow Lite), whose XNNPACK kernels score a frame's crops 3x faster than TensorFlow
+on this CPU (6 crops: 2.3 ms against 7.6 ms) with the same scores (max difference 1e-6).
+A model LiteRT cannot convert runs on TensorFlow instead.
+"""
+
+import contextlib
+import io
+import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -41,6 +50,41 @@ def preprocess(faces: Sequence[np.ndarray], size: int) -> np.ndarray:
     return batch / 127.5 - 1.0
 
 
+def _litert(model, tf) -> Callable[[np.ndarray], np.ndarray]:
+    """The model as a LiteRT interpreter on one thread: a batch in, scores out.
+
+    Converted from the Keras model itself: a conversion from a traced function gives a
+    model 5x slower under XNNPACK. The converter prints where it saved its temporary
+    export; that says nothing to our users, so it is swallowed.
+    """
+    with banners_hidden(), contextlib.redirect_stdout(io.StringIO()):
+        from ai_edge_litert.interpreter import Interpreter
+
+        flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        interpreter = Interpreter(model_content=flat, num_threads=1)
+    inp = interpreter.get_input_details()[0]['index']
+    out = interpreter.get_output_details()[0]['index']
+    shape: list[int] = []
+
+    def infer(batch: np.ndarray) -> np.ndarray:
+        if list(batch.shape) != shape:
+            interpreter.resize_tensor_input(inp, batch.shape)
+            interpreter.allocate_tensors()
+            shape[:] = batch.shape
+        interpreter.set_tensor(inp, batch)
+        interpreter.invoke()
+        return interpreter.get_tensor(out).copy()
+
+    return infer
+
+
+def _tensorflow(model, tf, size: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The model as one compiled TensorFlow function: a batch in, scores out."""
+    spec = tf.TensorSpec([None, size, size, 1], tf.float32)
+    function = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return lambda batch: function(batch).numpy()
+
+
 class ExpressionClassifier:
     """Loads the Keras model once and scores batches of face crops."""
 
@@ -64,9 +108,17 @@ class ExpressionClassifier:
                              f'(None, {len(EXPRESSIONS)}) scores for {", ".join(EXPRESSIONS)}')
         self.input_size = int(in_shape[1])
         self.flip_average = flip_average
-        spec = tf.TensorSpec([None, self.input_size, self.input_size, 1], tf.float32)
-        self._infer = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-        self._infer(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
+        try:
+            self._infer = _litert(model, tf)
+            self.runtime = 'LiteRT'
+        except Exception as exc:  # noqa: BLE001 -- any conversion failure means: use TF
+            logging.getLogger(__name__).warning(
+                '%s: LiteRT cannot run this model (%s); using TensorFlow, about 3x slower',
+                model_path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._infer = _tensorflow(model, tf, self.input_size)
+            self.runtime = 'TensorFlow'
+        with banners_hidden():
+            self._infer(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
 
     def scores(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """(n, 7) probabilities for n grayscale face crops (n may be 0)."""
@@ -74,7 +126,7 @@ class ExpressionClassifier:
             return np.zeros((0, len(EXPRESSIONS)), dtype=np.float32)
         batch = preprocess(faces, self.input_size)
         if not self.flip_average:
-            return self._infer(batch).numpy()
-        both = self._infer(np.concatenate([batch, batch[:, :, ::-1, :]])).numpy()
+            return self._infer(batch)
+        both = self._infer(np.concatenate([batch, batch[:, :, ::-1, :]]))
         n = len(faces)
         return (both[:n] + both[n:]) / 2.0

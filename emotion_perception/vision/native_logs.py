@@ -1,7 +1,8 @@
 """Keep the banner lines native libraries print at start-up out of our logs.
 
 TensorFlow 2.21 writes its absl/oneDNN/CPU-feature lines straight to file descriptor 2
-when it is imported, whatever TF_CPP_MIN_LOG_LEVEL says. A user sees them at every start
+when it is imported, whatever TF_CPP_MIN_LOG_LEVEL says, and LiteRT one line when its
+first interpreter starts. A user sees them at every start
 of every node, twice; they say nothing about this program.
 """
 
@@ -16,7 +17,8 @@ from typing import Iterator
 BANNERS = re.compile(
     rb'WARNING: All log messages before absl::InitializeLog\(\)'
     rb'|^[IW]\d{4} [\d:.]+\s+\d+ (port|cpu_feature_guard)\.cc:\d+\]'
-    rb'|^To enable the following instructions:')
+    rb'|^To enable the following instructions:'
+    rb'|^INFO: Created TensorFlow Lite XNNPACK delegate for CPU')
 
 
 @contextmanager

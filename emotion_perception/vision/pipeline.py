@@ -10,10 +10,12 @@ import numpy as np
 from emotion_perception.vision.classifier import ExpressionClassifier
 from emotion_perception.vision.detection import ChangeDetector, DetectorConfig, FaceDetector
 from emotion_perception.vision.expressions import valence_arousal
+from emotion_perception.vision.follow import Anchor, patch, similarity
 from emotion_perception.vision.landmarks import LandmarkEstimator, aligned_crop, head_pose
 from emotion_perception.vision.model_store import EMOTION, HAAR, LANDMARKS, verified_path
 from emotion_perception.vision.results import Box, Face, FrameResult
-from emotion_perception.vision.tracking import Tracker, TrackerConfig
+from emotion_perception.vision.search import LaggedSearch
+from emotion_perception.vision.tracking import Track, Tracker, TrackerConfig
 
 
 @dataclass(frozen=True)
@@ -22,11 +24,18 @@ class PipelineConfig:
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    #: Search the whole frame every this many frames; in between, near known faces and
-    #: where the picture changed.
+    #: Search the whole frame every this many frames, on the second core, its faces joining
+    #: detect_every - 1 frames later; every frame, new faces are searched where the
+    #: picture changed and known faces are followed (1 = search every frame, inline).
     detect_every: int = 5
     #: Above this fraction of the frame changed (camera moved, lights), search it all.
     max_change: float = 0.3
+    #: Between Haar confirmations a known face is carried by its landmarks; Haar confirms
+    #: it every this many frames (1 = Haar every frame, as the original scripts did)...
+    confirm_every: int = 4
+    #: ...and at once when its look changed more than this allows (normalised
+    #: correlation with its look at the last confirmation, 1 = identical).
+    min_similarity: float = 0.5
     #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
     landmarks: bool = True
     #: Rotate each face so the eyes are level before classifying it (needs landmarks).
@@ -45,6 +54,10 @@ class PipelineConfig:
             raise ValueError(f'crop_margin must be in [-0.2, 0.5], got {self.crop_margin}')
         if not 0.0 <= self.max_change <= 1.0:
             raise ValueError(f'max_change must be in [0, 1], got {self.max_change}')
+        if self.confirm_every < 1:
+            raise ValueError(f'confirm_every must be >= 1, got {self.confirm_every}')
+        if not -1.0 <= self.min_similarity <= 1.0:
+            raise ValueError(f'min_similarity must be in [-1, 1], got {self.min_similarity}')
 
 
 @dataclass(frozen=True)
@@ -83,23 +96,51 @@ def _covered(region: Box, searched: list[Box]) -> bool:
     return any(s.x <= cx <= s.x + s.width and s.y <= cy <= s.y + s.height for s in searched)
 
 
-def _distinct(boxes: list[Box], max_iou: float = 0.5) -> list[Box]:
-    """Drop boxes that mostly repeat an earlier one (two tracks finding one face)."""
-    kept: list[Box] = []
-    for box in boxes:
-        if all(box.iou(k) <= max_iou for k in kept):
-            kept.append(box)
+def _touched(box: Box, changes: list[Box]) -> bool:
+    """Whether any changed region overlaps `box`."""
+    return any(box.x < c.x + c.width and c.x < box.x + box.width and box.y < c.y + c.height
+               and c.y < box.y + box.height for c in changes)
+
+
+@dataclass
+class _Found:
+    """A face found in this frame.
+
+    Its box, its landmarks if already fitted, and whether the box is Haar's (False:
+    carried by landmarks since the last confirmation).
+    """
+
+    box: Box
+    points: Optional[np.ndarray] = None
+    confirmed: bool = True
+
+
+def _distinct(found: list[_Found], max_iou: float = 0.5) -> list[_Found]:
+    """Drop finds that mostly repeat an earlier one (two searches finding one face)."""
+    kept: list[_Found] = []
+    for f in found:
+        if all(f.box.iou(k.box) <= max_iou for k in kept):
+            kept.append(f)
     return kept
 
 
 class FacePipeline:
-    """Haar detection (full frame or near known faces), dlib landmarks, CNN, tracking."""
+    """Haar detection, landmark following, dlib landmarks, CNN, tracking.
+
+    Per frame: known faces are followed (vision.follow), new ones searched where the
+    picture changed; the whole-frame search runs beside it (vision.search). Each is
+    bounded, so a frame's cost stays flat instead of spiking every few frames.
+    """
 
     def __init__(self, config: PipelineConfig = PipelineConfig(),
                  models: Optional[ModelPaths] = None) -> None:
         models = models or ModelPaths.verified()
         self.config = config
         self._detector = FaceDetector(models.haar, config.detector)
+        # The whole-frame search runs on another thread: OpenCV's cascade is not
+        # thread-safe, so it gets its own.
+        self._whole = FaceDetector(models.haar, config.detector)
+        self._search = LaggedSearch(self._whole.detect, config.detect_every - 1)
         self._landmarks = LandmarkEstimator(models.landmarks)
         self._classifier = ExpressionClassifier(models.emotion, config.flip_average)
         self._tracker = Tracker(config.tracker)
@@ -109,26 +150,93 @@ class FacePipeline:
     def reconfigure(self, config: PipelineConfig) -> None:
         """Apply new settings from the next frame on; tracks and ids are kept."""
         self.config = config
-        self._detector.config = config.detector
+        self._detector.config = self._whole.config = config.detector
+        self._search.lag = config.detect_every - 1
         self._tracker.config = config.tracker
         self._classifier.flip_average = config.flip_average
 
-    def _find_faces(self, gray: np.ndarray, full_search: bool) -> list[Box]:
-        """Boxes of this frame's faces, clipped to the frame."""
+    def close(self) -> None:
+        """Stop the whole-frame search's thread (a search in flight finishes first)."""
+        self._search.close()
+
+    def _follow(self, gray: np.ndarray, track: Track) -> Optional[_Found]:
+        """Where a known face went: by its landmarks, confirmed by Haar when due or in doubt.
+
+        A face Haar misses but that still looks as it did is followed on, up to
+        max_missed frames: Haar misses hard faces now and then.
+        """
+        cfg = self.config
+        if not cfg.landmarks or track.anchor is None:
+            box = self._detector.detect_near(gray, track.box)
+            return _Found(box) if box is not None else None
+        points = self._landmarks.landmarks(gray, track.box)
+        box = track.anchor.box(points)
+        alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
+        if alike and track.unconfirmed + 1 < cfg.confirm_every:
+            return _Found(box, points, confirmed=False)
+        near = self._detector.confirm(gray, box)
+        if near is not None:
+            return _Found(near, points if near.iou(box) > 0.7 else None)
+        if alike and track.unconfirmed < cfg.tracker.max_missed:
+            return _Found(box, points, confirmed=False)
+        return None
+
+    def _find_faces(self, gray: np.ndarray, frame: int) -> list[_Found]:
+        """This frame's faces: followed, found where the picture changed, or fallen due.
+
+        Known faces are followed; new ones are searched where the picture changed, and
+        the whole-frame search's faces join when due. A new picture (the first, a cut,
+        the lights, the camera moved) is searched whole at once instead.
+        """
+        cfg = self.config
         changes = self._changes.regions(gray)
+        if changes is None or sum(r.area for r in changes) > cfg.max_change * gray.size:
+            self._search.discard()
+            return self._kept(gray, [_Found(b) for b in self._detector.detect(gray)])
+        known = [t for t in self._tracker.tracks if t.missed == 0]
+        found = [f for f in (self._follow(gray, t) for t in known) if f is not None]
+        # A face missed lately is looked for again where it was, if something moved there.
+        for track in self._tracker.tracks:
+            if track.missed and _touched(track.box, changes):
+                box = self._detector.detect_near(gray, track.box)
+                if box is not None:
+                    found.append(_Found(box))
+        if not self._search.busy and (frame % cfg.detect_every == 0 or not known):
+            self._search.start(frame, gray)
+        for box in self._search.collect(frame) or []:
+            if not any(box.iou(f.box) > 0.3 or _covered(f.box, [box]) for f in found):
+                near = self._detector.detect_near(gray, box)
+                if near is not None:
+                    found.append(_Found(near))
+        searched = [t.box.grown(cfg.detector.roi_margin) for t in known]
+        found += [_Found(b) for region in changes if not _covered(region, searched)
+                  for b in self._detector.detect_in(gray, region.grown(0.5))]
+        return self._kept(gray, found)
+
+    @staticmethod
+    def _kept(gray: np.ndarray, found: list[_Found]) -> list[_Found]:
+        """Finds clipped to the frame, without empty boxes or repeats."""
         height, width = gray.shape
-        changed_area = sum(r.area for r in changes or [])
-        if full_search or changes is None or changed_area > self.config.max_change * gray.size:
-            boxes = self._detector.detect(gray)
-        else:
-            searched = [t.box.grown(self.config.detector.roi_margin)
-                        for t in self._tracker.tracks]
-            near = [self._detector.detect_near(gray, t.box) for t in self._tracker.tracks]
-            fresh = [b for region in changes if not _covered(region, searched)
-                     for b in self._detector.detect_in(gray, region.grown(0.5))]
-            boxes = _distinct([b for b in near if b is not None] + fresh)
-        clipped = (b.clipped(width, height) for b in boxes)
-        return [b for b in clipped if b.width > 1 and b.height > 1]
+        for f in found:
+            f.box = f.box.clipped(width, height)
+        return _distinct([f for f in found if f.box.width > 1 and f.box.height > 1])
+
+    def _settle(self, gray: np.ndarray, found: list[_Found], tracks: list[Track]
+                ) -> list[Optional[np.ndarray]]:
+        """Each face's landmarks, and each track's anchor and look where Haar confirmed it."""
+        points = []
+        for f, track in zip(found, tracks):
+            pts = f.points
+            if pts is None and self.config.landmarks:
+                pts = self._landmarks.landmarks(gray, f.box)
+            if f.confirmed:
+                track.anchor = Anchor.of(f.box, pts) if pts is not None else None
+                track.reference = patch(gray, f.box)
+                track.unconfirmed = 0
+            else:
+                track.unconfirmed += 1
+            points.append(pts)
+        return points
 
     def process(self, image: np.ndarray, stamp: float = 0.0) -> FrameResult:
         """Detect, track and classify the faces of one frame."""
@@ -140,11 +248,14 @@ class FacePipeline:
                                image.shape[0], [])
         gray = to_gray(image)
         height, width = gray.shape
-        full_search = frame % cfg.detect_every == 0 or not self._tracker.tracks
-        tracks = self._tracker.update(self._find_faces(gray, full_search))
-        tracks += self._tracker.held()
+        found = self._find_faces(gray, frame)
+        tracks = self._tracker.update([f.box for f in found])
+        found_points = self._settle(gray, found, tracks)
+        held = self._tracker.held()
+        tracks += held
         boxes = [t.box for t in tracks]
-        points = [self._landmarks.landmarks(gray, b) for b in boxes] if cfg.landmarks else []
+        points = found_points + [self._landmarks.landmarks(gray, t.box) if cfg.landmarks
+                                 else None for t in held]
         crop_boxes = [b.grown(cfg.crop_margin) for b in boxes]
         if cfg.landmarks and cfg.align:
             crops = [aligned_crop(gray, b, p) for b, p in zip(crop_boxes, points)]
@@ -156,7 +267,7 @@ class FacePipeline:
         for i, (box, track) in enumerate(zip(boxes, tracks)):
             scores = track.smooth(raw[i], cfg.tracker.smoothing)
             valence, arousal = valence_arousal(scores)
-            pts = points[i] if points else None
+            pts = points[i]
             faces.append(Face(
                 id=track.id, box=box, scores=tuple(float(s) for s in scores),
                 valence=valence, arousal=arousal, landmarks=pts,

@@ -5,6 +5,7 @@ from typing import Optional
 
 import numpy as np
 
+from emotion_perception.vision.follow import Anchor
 from emotion_perception.vision.results import Box
 
 
@@ -49,6 +50,12 @@ class Track:
     missed: int = 0
     hits: int = 1
     scores: Optional[np.ndarray] = None
+    #: Where Haar last put the box relative to the landmarks, and how the face looked
+    #: then (see vision.follow); None until the first confirmation.
+    anchor: Optional[Anchor] = None
+    reference: Optional[np.ndarray] = None
+    #: Frames the box has been carried by landmarks since Haar last confirmed it.
+    unconfirmed: int = 0
 
     def smooth(self, scores: np.ndarray, weight: float) -> np.ndarray:
         """Blend new scores into the track's running average and return it."""

@@ -1,0 +1,136 @@
+"""The parts that keep a frame's cost flat, with the real models.
+
+Landmark following, the lagged whole-frame search, the bounded searches for new faces,
+and LiteRT scoring.
+"""
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from emotion_perception.io.demo import DemoScene, astronaut_face
+from emotion_perception.vision.follow import Anchor, patch, similarity
+from emotion_perception.vision.pipeline import ModelPaths, PipelineConfig
+from emotion_perception.vision.results import Box
+from emotion_perception.vision.search import LaggedSearch
+
+
+def test_lagged_search_is_due_exactly_lag_frames_later_whatever_its_speed():
+    release = threading.Event()
+
+    def slow(gray):
+        release.wait(5)
+        return [Box(1, 2, 3, 4)]
+
+    search = LaggedSearch(slow, lag=3)
+    search.start(10, np.zeros((4, 4), np.uint8))
+    assert search.busy and search.collect(11) is None and search.collect(12) is None
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    assert search.collect(13) == [Box(1, 2, 3, 4)]  # waits for the search: deterministic
+    assert time.monotonic() - started > 0.2
+    assert not search.busy and search.collect(14) is None
+    search.start(20, np.zeros((4, 4), np.uint8))
+    search.discard()
+    assert not search.busy and search.collect(30) is None
+    search.close()
+
+
+def test_anchor_carries_a_box_with_its_landmarks():
+    points = np.random.default_rng(1).uniform(100, 180, (68, 2)).astype(np.float32)
+    box = Box(90, 80, 110, 120)
+    anchor = Anchor.of(box, points)
+    assert anchor.box(points) == box
+    moved = anchor.box(points * 1.5 + np.float32([40, -10]))
+    assert moved.width == pytest.approx(165, abs=1) and moved.height == pytest.approx(180, abs=1)
+    assert moved.center[0] == pytest.approx(box.center[0] * 1.5 + 40, abs=1)
+
+
+def test_patch_recognises_the_same_face_in_other_light_and_not_the_wall():
+    scene = DemoScene(640, 480, 1)
+    frame = cv2.cvtColor(scene.render(0), cv2.COLOR_BGR2GRAY)
+    x, y = scene.positions(0)[0]
+    side = scene._side
+    face = Box(x, y, side, side)
+    darker = cv2.convertScaleAbs(frame, alpha=0.6)
+    assert similarity(patch(frame, face), patch(darker, face)) > 0.95
+    assert similarity(patch(frame, face), patch(frame, Box(x + 3, y + 2, side, side))) > 0.8
+    wall = Box(5, 5, side, side) if x > side + 10 else Box(640 - side - 5, 5, side, side)
+    assert similarity(patch(frame, face), patch(frame, wall)) < 0.5
+
+
+def _moving_face(index: int, present: bool = True) -> np.ndarray:
+    """A textured 640x480 frame with one face drifting 3 px a frame."""
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(40, 200, (480, 640, 3), np.uint8), (7, 7), 0)
+    if present:
+        face = astronaut_face(140)
+        x, y = 150 + 3 * index, 160 + index
+        frame[y:y + 140, x:x + 140] = face
+    return frame
+
+
+def test_a_followed_face_keeps_its_id_and_is_gone_the_frame_it_leaves(pipeline_factory):
+    pipeline = pipeline_factory()
+    try:
+        ids, boxes = [], []
+        for i in range(12):
+            faces = pipeline.process(_moving_face(i)).faces
+            assert len(faces) == 1, f'frame {i}: {faces}'
+            ids.append(faces[0].id)
+            boxes.append(faces[0].box)
+        assert len(set(ids)) == 1
+        # The box moves with the face (3 px a frame to the right).
+        assert boxes[-1].x - boxes[0].x == pytest.approx(33, abs=8)
+        assert pipeline.process(_moving_face(12, present=False)).faces == []
+    finally:
+        pipeline.close()
+
+
+def test_same_video_same_faces_whatever_the_machine_load(pipeline_factory):
+    scene = DemoScene(640, 480, 3)
+    frames = [scene.render(i) for i in range(40)]
+
+    def run() -> list:
+        pipeline = pipeline_factory()
+        try:
+            return [[(f.id, f.box) for f in pipeline.process(frame).faces] for frame in frames]
+        finally:
+            pipeline.close()
+
+    first = run()
+    hog = threading.Thread(target=lambda: [np.linalg.svd(np.ones((300, 300)))
+                                           for _ in range(60)])
+    hog.start()
+    second = run()
+    hog.join()
+    assert first == second
+    assert all(len(faces) == 3 for faces in first)
+
+
+def test_a_1280_wide_camera_is_searched_at_640_and_its_faces_found(pipeline_factory):
+    frame = cv2.resize(DemoScene(640, 480, 3).render(5), (1280, 960))
+    pipeline = pipeline_factory(PipelineConfig())
+    try:
+        assert pipeline._detector.working_scale(frame[:, :, 0]) == 0.5
+        faces = pipeline.process(frame).faces
+    finally:
+        pipeline.close()
+    assert len(faces) == 3 and min(f.box.width for f in faces) > 100
+
+
+def test_litert_scores_equal_tensorflows():
+    import keras
+    import tensorflow as tf
+
+    from emotion_perception.vision.classifier import ExpressionClassifier, _tensorflow
+
+    path = ModelPaths.verified().emotion
+    classifier = ExpressionClassifier(path)
+    assert classifier.runtime == 'LiteRT'
+    batch = np.random.default_rng(3).uniform(-1, 1, (5, 64, 64, 1)).astype(np.float32)
+    reference = _tensorflow(keras.models.load_model(str(path), compile=False), tf, 64)
+    np.testing.assert_allclose(classifier._infer(batch), reference(batch), atol=1e-5)
