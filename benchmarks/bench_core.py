@@ -1,8 +1,9 @@
 """Benchmark: the seeds' loop against `emotion-perception process`, on the same videos.
 
-Prints frame rates and their ratio on a 640x480 video with three moving faces, peak
-memory of `process`, and, on a video of moving FER2013 faces with ground truth, detection
-recall/precision, expression accuracy and id switches for both. Run: `make bench`.
+Prints frame rates and their ratio on scenes of three people coming and going under
+changing light (`scenes.py`) at 640x480 and 1280x720, peak memory of `process`, and, on a
+video of moving FER2013 faces with ground truth, detection recall/precision, expression
+accuracy and id switches for both. Run: `make bench`.
 """
 
 import argparse
@@ -15,11 +16,12 @@ import time
 from pathlib import Path
 
 import cv2
+from scenes import Scene, write_scene
 
 from emotion_perception.vision.model_store import default_models_dir
 
 from seed_loop import SeedLoop
-from videos import TruthFace, write_demo_video, write_fer_video
+from videos import TruthFace, write_fer_video
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / 'emotion-perception'
@@ -82,9 +84,9 @@ def score(truth: list[list[TruthFace]], found: list[list[dict]]) -> dict:
 def main() -> int:
     """Build the videos, run both, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('--frames', type=int, default=600, help='frames of the 3-face video')
-    parser.add_argument('--seed-frames', type=int, default=200,
-                        help='frames the (slow) seeds\' loop runs on the 3-face video')
+    parser.add_argument('--frames', type=int, default=600, help='frames of each 3-face scene')
+    parser.add_argument('--seed-frames', type=int, default=100,
+                        help='frames the (slow) seeds\' loop runs on each 3-face scene')
     parser.add_argument('--fer-frames', type=int, default=900, help='frames of the FER video')
     parser.add_argument('--dataset', type=Path,
                         default=ROOT.parent / 'shared/data/fer2013-publictest')
@@ -92,11 +94,14 @@ def main() -> int:
     seeds = SeedLoop(default_models_dir())
     with tempfile.TemporaryDirectory(prefix='ep-bench-') as tmp:
         work = Path(tmp)
-        demo = write_demo_video(work / 'three_faces.avi', args.frames, faces=3)
-        _, seed_fps = seeds_over(demo, seeds, args.seed_frames)
-        _, our_fps, peak_mb = ours_over(demo, work / 'three_faces.jsonl')
-        print(f'3 faces, 640x480: seeds {seed_fps:.1f} fps, ours {our_fps:.1f} fps, '
-              f'ratio {our_fps / seed_fps:.1f}x, process peak memory {peak_mb:.0f} MB')
+        for width, height in ((640, 480), (1280, 720)):
+            video = write_scene(work / f'scene_{width}.avi', Scene(width, height, 3),
+                                args.frames)
+            _, seed_fps = seeds_over(video, seeds, args.seed_frames)
+            _, our_fps, peak_mb = ours_over(video, work / f'scene_{width}.jsonl')
+            print(f'3 faces coming and going, {width}x{height}: seeds {seed_fps:.1f} fps, '
+                  f'ours {our_fps:.1f} fps, ratio {our_fps / seed_fps:.1f}x, process peak '
+                  f'memory {peak_mb:.0f} MB', flush=True)
         if not args.dataset.is_dir():
             print(f'no FER2013 folder at {args.dataset}: accuracy figures skipped')
             return 0

@@ -26,7 +26,8 @@ class PipelineConfig:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     #: Search the whole frame every this many frames, on the second core, its faces joining
     #: detect_every - 1 frames later; every frame, new faces are searched where the
-    #: picture changed and known faces are followed (1 = search every frame, inline).
+    #: picture changed and known faces are followed (1 = search every whole frame, inline,
+    #: and nothing else, as the original scripts did).
     detect_every: int = 5
     #: Above this fraction of the frame changed (camera moved, lights), search it all.
     max_change: float = 0.3
@@ -186,11 +187,13 @@ class FacePipeline:
 
         Known faces are followed; new ones are searched where the picture changed, and
         the whole-frame search's faces join when due. A new picture (the first, a cut,
-        the lights, the camera moved) is searched whole at once instead.
+        the lights, the camera moved) is searched whole at once instead, and so is every
+        frame with detect_every 1.
         """
         cfg = self.config
         changes = self._changes.regions(gray)
-        if changes is None or sum(r.area for r in changes) > cfg.max_change * gray.size:
+        if changes is None or sum(r.area for r in changes) > cfg.max_change * gray.size \
+                or cfg.detect_every == 1:
             self._search.discard()
             return self._kept(gray, [_Found(b) for b in self._detector.detect(gray)])
         known = [t for t in self._tracker.tracks if t.missed == 0]
