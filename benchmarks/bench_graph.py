@@ -65,6 +65,15 @@ def wait_for_port(port: int, timeout: float) -> None:
     raise TimeoutError(f'nothing listens on port {port} after {timeout} s')
 
 
+def first_faces(port: int, timeout: float) -> None:
+    """Block until the graph sends a frame with faces in it."""
+    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as sock:
+        sock.sendall(b'{"type":"hello"}\n')
+        lines = sock.makefile('rb')
+        while not json.loads(lines.readline()).get('faces'):
+            pass
+
+
 def two_clients(port: int, seconds: float) -> list[dict]:
     """What two clients reading at once measured."""
     results: list[dict] = [{}, {}]
@@ -82,6 +91,7 @@ def measure(command: list[str], env: dict, port: int, seconds: float) -> list[di
                              stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_port(port, 120)
+        first_faces(port, 120)  # the bridge listens before perception has loaded its models
         time.sleep(5.0)  # the first frames warm the models up
         return two_clients(port, seconds)
     finally:
@@ -119,7 +129,7 @@ def launch_env(work: Path) -> Optional[dict]:
     """
     if not (BIN / 'ros2').is_file():
         return None
-    (work / 'src').mkdir()
+    (work / 'src').mkdir(parents=True)
     (work / 'src' / 'emotion_perception').symlink_to(ROOT)
     venv = str(BIN.parent)
     underlay = dict(os.environ, PATH=f'{BIN}:{os.environ["PATH"]}', AMENT_PREFIX_PATH=venv,
