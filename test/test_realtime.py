@@ -134,3 +134,30 @@ def test_litert_scores_equal_tensorflows():
     batch = np.random.default_rng(3).uniform(-1, 1, (5, 64, 64, 1)).astype(np.float32)
     reference = _tensorflow(keras.models.load_model(str(path), compile=False), tf, 64)
     np.testing.assert_allclose(classifier._infer(batch), reference(batch), atol=1e-5)
+
+
+def test_faces_over_the_landmark_budget_are_carried_and_keep_their_ids(pipeline_factory):
+    scene = DemoScene(640, 480, 4)
+    pipeline = pipeline_factory(PipelineConfig(landmark_budget=2))
+    fitted = []
+    original = pipeline._landmarks.landmarks
+
+    def counted(gray, box):
+        fitted.append(box)
+        return original(gray, box)
+
+    pipeline._landmarks.landmarks = counted
+    try:
+        results = [pipeline.process(scene.render(i)).faces for i in range(30)]
+    finally:
+        pipeline.close()
+    assert all(len(faces) == 4 for faces in results)
+    assert len({tuple(sorted(f.id for f in faces)) for faces in results}) == 1
+    assert all(f.landmarks is not None and f.head_pose is not None
+               for faces in results for f in faces)
+    # Frame 0 fits all four (new faces); afterwards two a frame, more only when in doubt.
+    assert len(fitted) < 4 + 29 * 3
+    for faces in results[1:]:
+        for face in faces:
+            cx = face.landmarks[:, 0].mean()
+            assert face.box.x < cx < face.box.x + face.box.width  # carried with the box

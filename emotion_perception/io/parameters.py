@@ -53,6 +53,9 @@ PIPELINE_PARAMETERS = (
     ParamSpec('min_similarity', _PIPE.min_similarity, 'A followed face whose look '
               'correlates less than this with its last confirmed look is confirmed at once',
               -1.0, 1.0),
+    ParamSpec('landmark_budget', _PIPE.landmark_budget, 'Known faces whose landmarks are '
+              'fitted per frame (about 3 ms each); the others are carried one frame by '
+              'their motion', 1, 100),
     ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
               'fraction per side', 0.0, 2.0),
     ParamSpec('hold_frames', _TRK.hold_frames, 'Frames a face is still reported after the '
@@ -99,7 +102,8 @@ def pipeline_config(values: dict[str, Any], base: PipelineConfig = PipelineConfi
                        if k in v})
     tracker = replace(base.tracker, **{k: v[k] for k in ('max_missed', 'smoothing', 'hold_frames')
                                          if k in v})
-    rest = {k: v[k] for k in ('detect_every', 'confirm_every', 'min_similarity', 'landmarks',
+    rest = {k: v[k] for k in ('detect_every', 'confirm_every', 'min_similarity',
+                              'landmark_budget', 'landmarks',
                               'align', 'flip_average', 'crop_margin', 'max_change') if k in v}
     return replace(base, detector=detector, tracker=tracker, **rest)
 

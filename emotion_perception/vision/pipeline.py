@@ -37,6 +37,9 @@ class PipelineConfig:
     #: ...and at once when its look changed more than this allows (normalised
     #: correlation with its look at the last confirmation, 1 = identical).
     min_similarity: float = 0.5
+    #: Known faces whose landmarks are fitted per frame (about 3 ms each); the others,
+    #: stalest last, are carried one frame by their motion, if they still look alike.
+    landmark_budget: int = 4
     #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
     landmarks: bool = True
     #: Rotate each face so the eyes are level before classifying it (needs landmarks).
@@ -57,6 +60,8 @@ class PipelineConfig:
             raise ValueError(f'max_change must be in [0, 1], got {self.max_change}')
         if self.confirm_every < 1:
             raise ValueError(f'confirm_every must be >= 1, got {self.confirm_every}')
+        if self.landmark_budget < 1:
+            raise ValueError(f'landmark_budget must be >= 1, got {self.landmark_budget}')
         if not -1.0 <= self.min_similarity <= 1.0:
             raise ValueError(f'min_similarity must be in [-1, 1], got {self.min_similarity}')
 
@@ -114,6 +119,10 @@ class _Found:
     box: Box
     points: Optional[np.ndarray] = None
     confirmed: bool = True
+    #: The box's motion since the previous frame, in pixels.
+    motion: tuple[int, int] = (0, 0)
+    #: Landmarks carried by motion, not fitted in this frame.
+    carried: bool = False
 
 
 def _distinct(found: list[_Found], max_iou: float = 0.5) -> list[_Found]:
@@ -160,26 +169,35 @@ class FacePipeline:
         """Stop the whole-frame search's thread (a search in flight finishes first)."""
         self._search.close()
 
-    def _follow(self, gray: np.ndarray, track: Track) -> Optional[_Found]:
+    def _follow(self, gray: np.ndarray, track: Track, fit: bool) -> Optional[_Found]:
         """Where a known face went: by its landmarks, confirmed by Haar when due or in doubt.
 
         A face Haar misses but that still looks as it did is followed on, up to
-        max_missed frames: Haar misses hard faces now and then.
+        max_missed frames: Haar misses hard faces now and then. Without `fit` (over the
+        landmark budget) a face that still looks alike where its motion takes it is
+        carried there, landmarks and all, for this frame.
         """
         cfg = self.config
         if not cfg.landmarks or track.anchor is None:
             box = self._detector.detect_near(gray, track.box)
             return _Found(box) if box is not None else None
+        dx, dy = track.motion
+        if not fit and track.points is not None and track.unconfirmed + 1 < cfg.confirm_every:
+            box = Box(track.box.x + dx, track.box.y + dy, track.box.width, track.box.height)
+            if similarity(patch(gray, box), track.reference) >= cfg.min_similarity:
+                return _Found(box, track.points + np.float32([dx, dy]), confirmed=False,
+                              motion=(dx, dy), carried=True)
         points = self._landmarks.landmarks(gray, track.box)
         box = track.anchor.box(points)
         alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
+        motion = (box.x - track.box.x, box.y - track.box.y)
         if alike and track.unconfirmed + 1 < cfg.confirm_every:
-            return _Found(box, points, confirmed=False)
+            return _Found(box, points, confirmed=False, motion=motion)
         near = self._detector.confirm(gray, box)
         if near is not None:
-            return _Found(near, points if near.iou(box) > 0.7 else None)
+            return _Found(near, points if near.iou(box) > 0.7 else None, motion=motion)
         if alike and track.unconfirmed < cfg.tracker.max_missed:
-            return _Found(box, points, confirmed=False)
+            return _Found(box, points, confirmed=False, motion=motion)
         return None
 
     def _find_faces(self, gray: np.ndarray, frame: int) -> list[_Found]:
@@ -197,7 +215,11 @@ class FacePipeline:
             self._search.discard()
             return self._kept(gray, [_Found(b) for b in self._detector.detect(gray)])
         known = [t for t in self._tracker.tracks if t.missed == 0]
-        found = [f for f in (self._follow(gray, t) for t in known) if f is not None]
+        # The faces carried longest get their landmarks first; ties by id (reproducible).
+        order = sorted(known, key=lambda t: (-t.carried, t.id))
+        fit = {t.id for t in order[:cfg.landmark_budget]}
+        found = [f for f in (self._follow(gray, t, t.id in fit) for t in known)
+                 if f is not None]
         # A face missed lately is looked for again where it was, if something moved there.
         for track in self._tracker.tracks:
             if track.missed and _touched(track.box, changes):
@@ -238,6 +260,8 @@ class FacePipeline:
                 track.unconfirmed = 0
             else:
                 track.unconfirmed += 1
+            track.points, track.motion = pts, f.motion
+            track.carried = track.carried + 1 if f.carried else 0
             points.append(pts)
         return points
 

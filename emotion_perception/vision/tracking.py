@@ -56,6 +56,12 @@ class Track:
     reference: Optional[np.ndarray] = None
     #: Frames the box has been carried by landmarks since Haar last confirmed it.
     unconfirmed: int = 0
+    #: The last landmarks, the box's motion in the last frame (pixels), and the frames
+    #: since the landmarks were last fitted: faces over the landmark budget are carried
+    #: by their motion for a frame instead (see PipelineConfig.landmark_budget).
+    points: Optional[np.ndarray] = None
+    motion: tuple[int, int] = (0, 0)
+    carried: int = 0
 
     def smooth(self, scores: np.ndarray, weight: float) -> np.ndarray:
         """Blend new scores into the track's running average and return it."""
