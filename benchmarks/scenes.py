@@ -42,7 +42,7 @@ def _background(width: int, height: int, rng: random.Random) -> np.ndarray:
 
 
 class Scene:
-    """A reproducible sequence of frames; `visits()` is the ground truth of who is where."""
+    """A reproducible sequence of frames; `present()` is the ground truth of who is where."""
 
     def __init__(self, width: int, height: int, faces: int = 3, fps: float = 30.0,
                  seed: int = 1, lights: bool = True) -> None:
@@ -73,21 +73,17 @@ class Scene:
             t += length + rng.randint(int(0.2 * self.fps), int(0.6 * self.fps))
         return visits
 
-    def present(self, index: int) -> list[tuple[int, int, int, int]]:
-        """The (x, y, side, visit number) of every face in frame `index`."""
+    def present(self, index: int) -> list[tuple[int, int, Visit]]:
+        """The top-left corner and visit of every face in frame `index`."""
         out = []
-        for k, visits in enumerate(self._visits):
-            for n, v in enumerate(visits):
-                if v.start <= index < v.end:
-                    cell = self._cells[k]
-                    swing = 0.12 * (min(cell[2], cell[3]) - v.side)
-                    t = (index - v.start) / self.fps
-                    x = int(v.x + swing * math.sin(1.3 * t + v.phase))
-                    y = int(v.y + swing * math.cos(0.9 * t + v.phase))
-                    out.append((x, y, v.side, k * 10_000 + n))
-                    break
-                if v.start > index:
-                    break
+        for cell, visits in zip(self._cells, self._visits):
+            v = next((v for v in visits if v.start <= index < v.end), None)
+            if v is None:
+                continue
+            swing = 0.12 * (min(cell[2], cell[3]) - v.side)
+            t = (index - v.start) / self.fps
+            out.append((int(v.x + swing * math.sin(1.3 * t + v.phase)),
+                        int(v.y + swing * math.cos(0.9 * t + v.phase)), v))
         return out
 
     def brightness(self, index: int) -> float:
@@ -100,15 +96,11 @@ class Scene:
     def render(self, index: int) -> np.ndarray:
         """Frame `index` as a BGR image."""
         frame = self._background.copy()
-        for k, visits in enumerate(self._visits):
-            for x, y, side, visit in self.present(index):
-                if visit // 10_000 != k:
-                    continue
-                v = visits[visit % 10_000]
-                face = cv2.resize(self._face, (side, side), interpolation=cv2.INTER_AREA)
-                if v.mirrored:
-                    face = face[:, ::-1]
-                frame[y:y + side, x:x + side] = np.clip(face * np.array(v.tint), 0, 255)
+        for x, y, v in self.present(index):
+            face = cv2.resize(self._face, (v.side, v.side), interpolation=cv2.INTER_AREA)
+            if v.mirrored:
+                face = face[:, ::-1]
+            frame[y:y + v.side, x:x + v.side] = np.clip(face * np.array(v.tint), 0, 255)
         gain = self.brightness(index)
         return frame if gain == 1.0 else cv2.convertScaleAbs(frame, alpha=gain)
 

@@ -102,12 +102,6 @@ def _covered(region: Box, searched: list[Box]) -> bool:
     return any(s.x <= cx <= s.x + s.width and s.y <= cy <= s.y + s.height for s in searched)
 
 
-def _touched(box: Box, changes: list[Box]) -> bool:
-    """Whether any changed region overlaps `box`."""
-    return any(box.x < c.x + c.width and c.x < box.x + box.width and box.y < c.y + c.height
-               and c.y < box.y + box.height for c in changes)
-
-
 @dataclass
 class _Found:
     """A face found in this frame.
@@ -222,7 +216,7 @@ class FacePipeline:
                  if f is not None]
         # A face missed lately is looked for again where it was, if something moved there.
         for track in self._tracker.tracks:
-            if track.missed and _touched(track.box, changes):
+            if track.missed and any(track.box.iou(c) > 0.0 for c in changes):
                 box = self._detector.detect_near(gray, track.box)
                 if box is not None:
                     found.append(_Found(box))
