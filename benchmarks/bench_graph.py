@@ -165,6 +165,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--port', type=int, default=5099)
+    parser.add_argument('--scene', action='append', choices=[s[0] for s in SCENES],
+                        help='measure only this scene (repeatable; default: all)')
+    parser.add_argument('--no-launch', action='store_true', help='skip the ros2 launch rows')
     args = parser.parse_args()
     env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '77'),
                ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
@@ -172,15 +175,17 @@ def main() -> int:
     print(f'machine: {machine()}')
     with tempfile.TemporaryDirectory(prefix='ep-graph-') as tmp:
         work = Path(tmp)
-        ros = launch_env(work / 'ws')
-        if ros is None:
+        ros = None if args.no_launch else launch_env(work / 'ws')
+        if ros is None and not args.no_launch:
             print('SKIPPED ros2 launch rows: no ros2 command (make ros-tools)')
-        else:
+        elif ros is not None:
             ros.update(ROS_DOMAIN_ID=env['ROS_DOMAIN_ID'],
                        ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
         print('| scene | how it runs | msg/s per client | p50 ms | p99 ms | max ms |')
         print('| --- | --- | --- | --- | --- | --- |')
         for name, width, height, faces in SCENES:
+            if args.scene and name not in args.scene:
+                continue
             video = write_scene(work / f'{width}x{height}_{faces}.avi',
                                 Scene(width, height, faces), 600)
             print(row(name, 'original loop', [seed_live(video, seeds, args.seconds)]),

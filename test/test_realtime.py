@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from emotion_perception.io.demo import DemoScene, astronaut_face
-from emotion_perception.vision.follow import Anchor, patch, similarity
+from emotion_perception.vision.follow import Anchor, flowed, patch, similarity
+from emotion_perception.vision.landmarks import LandmarkEstimator
 from emotion_perception.vision.pipeline import ModelPaths, PipelineConfig
 from emotion_perception.vision.results import Box
 from emotion_perception.vision.search import LaggedSearch
@@ -60,6 +61,20 @@ def test_patch_recognises_the_same_face_in_other_light_and_not_the_wall():
     assert similarity(patch(frame, face), patch(frame, Box(x + 3, y + 2, side, side))) > 0.8
     wall = Box(5, 5, side, side) if x > side + 10 else Box(640 - side - 5, 5, side, side)
     assert similarity(patch(frame, face), patch(frame, wall)) < 0.5
+
+
+def test_optical_flow_follows_landmarks_as_far_as_a_fast_walk_moves_them():
+    frames = [cv2.cvtColor(_moving_face(0), cv2.COLOR_BGR2GRAY)]
+    # 25 px right and 6 px up in one frame: a person crossing the picture in a second.
+    shifted = np.full_like(frames[0], 90)
+    shifted[:-6, 25:] = frames[0][6:, :-25]
+    fitted = LandmarkEstimator(ModelPaths.verified().landmarks).landmarks(
+        frames[0], Box(150, 160, 140, 140))
+    # Points whose windows leave the picture are lost: most of them -> None.
+    edge = fitted - fitted.min(axis=0) + np.float32([630, 2])
+    moved, lost = flowed(frames[0], shifted, [fitted, edge])
+    np.testing.assert_allclose(moved, fitted + np.float32([25, -6]), atol=1.0)
+    assert lost is None and flowed(frames[0], shifted, []) == []
 
 
 def _moving_face(index: int, present: bool = True) -> np.ndarray:
@@ -136,7 +151,8 @@ def test_litert_scores_equal_tensorflows():
     np.testing.assert_allclose(classifier._infer(batch), reference(batch), atol=1e-5)
 
 
-def test_faces_over_the_landmark_budget_are_carried_and_keep_their_ids(pipeline_factory):
+def test_faces_over_the_landmark_budget_are_followed_by_flow_and_keep_their_ids(
+        pipeline_factory):
     scene = DemoScene(640, 480, 4)
     pipeline = pipeline_factory(PipelineConfig(landmark_budget=2))
     fitted = []
@@ -161,3 +177,8 @@ def test_faces_over_the_landmark_budget_are_carried_and_keep_their_ids(pipeline_
         for face in faces:
             cx = face.landmarks[:, 0].mean()
             assert face.box.x < cx < face.box.x + face.box.width  # carried with the box
+    # Followed landmarks stay where dlib would put them.
+    last = cv2.cvtColor(scene.render(29), cv2.COLOR_BGR2GRAY)
+    for face in results[-1]:
+        refit = original(last, face.box)
+        assert np.abs(face.landmarks - refit).mean() < 2.0

@@ -53,9 +53,9 @@ PIPELINE_PARAMETERS = (
     ParamSpec('min_similarity', _PIPE.min_similarity, 'A followed face whose look '
               'correlates less than this with its last confirmed look is confirmed at once',
               -1.0, 1.0),
-    ParamSpec('landmark_budget', _PIPE.landmark_budget, 'Known faces whose landmarks are '
-              'fitted per frame (about 3 ms each); the others are carried one frame by '
-              'their motion', 1, 100),
+    ParamSpec('landmark_budget', _PIPE.landmark_budget, 'Known faces whose landmarks dlib '
+              'fits per frame (about 2.7 ms each); the others\' are followed by optical '
+              'flow', 1, 100),
     ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
               'fraction per side', 0.0, 2.0),
     ParamSpec('hold_frames', _TRK.hold_frames, 'Frames a face is still reported after the '
@@ -69,8 +69,8 @@ PIPELINE_PARAMETERS = (
     ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image'),
     ParamSpec('crop_margin', _PIPE.crop_margin, 'Classifier crop = face box grown by this '
               'fraction per side', -0.2, 0.5),
-    ParamSpec('max_change', _PIPE.max_change, 'Search the whole frame when more than this '
-              'fraction of it changed', 0.0, 1.0),
+    ParamSpec('max_change', _PIPE.max_change, 'When more than this fraction of the frame '
+              'changed, start the whole-frame search at once', 0.0, 1.0),
 )
 PIPELINE_NAMES = frozenset(p.name for p in PIPELINE_PARAMETERS)
 

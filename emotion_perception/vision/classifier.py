@@ -1,4 +1,4 @@
-"""The mini-XCEPTION expression CNN: every face of a frame in one batched LiteRT call.
+"""The mini-XCEPTION expression CNN, run by LiteRT.
 
 The Keras model is loaded and checked with Keras, then converted in memory to LiteRT
 (TensorFlow Lite), whose XNNPACK kernels score a frame's crops 3x faster than TensorFlow
@@ -11,7 +11,7 @@ import io
 import logging
 import os
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -62,18 +62,20 @@ def _litert(model, tf) -> Callable[[np.ndarray], np.ndarray]:
 
         flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
         interpreter = Interpreter(model_content=flat, num_threads=1)
-    inp = interpreter.get_input_details()[0]['index']
-    out = interpreter.get_output_details()[0]['index']
-    shape: list[int] = []
+        inp = interpreter.get_input_details()[0]['index']
+        out = interpreter.get_output_details()[0]['index']
+        interpreter.resize_tensor_input(inp, [1, *interpreter.get_input_details()[0]['shape'][1:]])
+        interpreter.allocate_tensors()
 
     def infer(batch: np.ndarray) -> np.ndarray:
-        if list(batch.shape) != shape:
-            interpreter.resize_tensor_input(inp, batch.shape)
-            interpreter.allocate_tensors()
-            shape[:] = batch.shape
-        interpreter.set_tensor(inp, batch)
-        interpreter.invoke()
-        return interpreter.get_tensor(out).copy()
+        # One crop per call: re-allocating for each new batch size costs about 1.2 ms,
+        # more than batching saves (0.38 ms a crop either way on XNNPACK).
+        scores = []
+        for crop in batch:
+            interpreter.set_tensor(inp, crop[np.newaxis])
+            interpreter.invoke()
+            scores.append(interpreter.get_tensor(out)[0].copy())
+        return np.array(scores, dtype=np.float32).reshape(len(batch), -1)
 
     return infer
 
@@ -120,13 +122,25 @@ class ExpressionClassifier:
         with banners_hidden():
             self._infer(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
 
-    def scores(self, faces: Sequence[np.ndarray]) -> np.ndarray:
-        """(n, 7) probabilities for n grayscale face crops (n may be 0)."""
+    def scores(self, faces: Sequence[np.ndarray],
+               views: Optional[Sequence[Optional[bool]]] = None) -> np.ndarray:
+        """(n, 7) probabilities for n grayscale face crops (n may be 0).
+
+        With flip_average a face is scored as it is and mirrored, and the two averaged;
+        `views` may instead ask for one of them per face (False: as it is, True: its
+        mirror image, None: both), which a tracked face alternating views over frames
+        gets at half the cost.
+        """
         if not faces:
             return np.zeros((0, len(EXPRESSIONS)), dtype=np.float32)
         batch = preprocess(faces, self.input_size)
         if not self.flip_average:
             return self._infer(batch)
-        both = self._infer(np.concatenate([batch, batch[:, :, ::-1, :]]))
-        n = len(faces)
-        return (both[:n] + both[n:]) / 2.0
+        views = list(views) if views is not None else [None] * len(faces)
+        plain = [i for i, v in enumerate(views) if v is not True]
+        mirrored = [i for i, v in enumerate(views) if v is not False]
+        both = self._infer(np.concatenate([batch[plain], batch[mirrored, :, ::-1, :]]))
+        total = np.zeros((len(faces), both.shape[1]), dtype=np.float32)
+        np.add.at(total, plain + mirrored, both)
+        counts = np.bincount(plain + mirrored, minlength=len(faces))
+        return total / counts[:, np.newaxis]

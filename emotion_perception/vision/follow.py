@@ -6,10 +6,12 @@ say where the face went. So between Haar confirmations a face's box is carried b
 landmarks: the box keeps the offset and size it had, relative to the landmarks, when Haar
 last confirmed it, so boxes stay Haar boxes by definition. A small normalised patch of
 the face, compared with the one taken at that confirmation, tells when the face has gone
-(or turned away): then Haar is asked again at once.
+(or turned away): then Haar is asked again at once. Between dlib fits (see
+PipelineConfig.landmark_budget) the landmarks themselves are followed by optical flow.
 """
 
 from dataclasses import dataclass
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -19,6 +21,10 @@ from emotion_perception.vision.results import Box
 #: Side of the patch that recognises a face again: small, so shifts of a few pixels and
 #: expression changes barely move it, while a face leaving the box changes it completely.
 PATCH_SIDE = 16
+#: Lucas-Kanade window (pixels) and pyramid levels for following landmarks between dlib
+#: fits: together they reach about 30 pixels of motion a frame.
+FLOW_WINDOW = (15, 15)
+FLOW_LEVELS = 3
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,46 @@ def patch(gray: np.ndarray, box: Box) -> np.ndarray:
     vector -= vector.mean()
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 1e-6 else vector
+
+
+def flowed(previous: np.ndarray, gray: np.ndarray, faces: list[np.ndarray],
+           min_consistent: float = 0.8) -> list[Optional[np.ndarray]]:
+    """Each face's landmarks moved from `previous` to `gray` by pyramidal Lucas-Kanade flow.
+
+    One call for all faces (about 1 ms, against 2.7 ms a face for dlib); it follows
+    motion up to about 30 pixels a frame. A face moves about rigidly between two frames,
+    so a point the flow lost, or moved away from the face's rigid motion (a similarity
+    transform fitted with RANSAC) by more than a tenth of the landmarks' spread, goes
+    where that motion takes it. A face with fewer than `min_consistent` of its points
+    consistent gives None.
+    """
+    if not faces:
+        return []
+    start = np.concatenate(faces).reshape(-1, 1, 2).astype(np.float32)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, gray, start, None,
+                                                winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS)
+    moved, status = moved.reshape(len(faces), -1, 2), status.reshape(len(faces), -1) == 1
+    out: list[Optional[np.ndarray]] = []
+    for before, after, ok in zip(faces, moved, status):
+        out.append(_rigidly_consistent(before, after, ok, min_consistent))
+    return out
+
+
+def _rigidly_consistent(before: np.ndarray, after: np.ndarray, ok: np.ndarray,
+                        min_consistent: float) -> Optional[np.ndarray]:
+    """`after`, with points off the face's rigid motion put where that motion takes them."""
+    if ok.sum() < max(3, min_consistent * len(ok)):
+        return None
+    tolerance = 0.1 * _centre_spread(before)[1]
+    rigid, _ = cv2.estimateAffinePartial2D(before[ok], after[ok],
+                                           ransacReprojThreshold=tolerance)
+    if rigid is None:
+        return None
+    predicted = before @ rigid[:, :2].T + rigid[:, 2]
+    good = ok & (np.linalg.norm(after - predicted, axis=1) <= tolerance)
+    if good.mean() < min_consistent:
+        return None
+    return np.where(good[:, np.newaxis], after, predicted).astype(np.float32)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 from emotion_perception.vision.classifier import ExpressionClassifier
 from emotion_perception.vision.detection import ChangeDetector, DetectorConfig, FaceDetector
 from emotion_perception.vision.expressions import valence_arousal
-from emotion_perception.vision.follow import Anchor, patch, similarity
+from emotion_perception.vision.follow import Anchor, flowed, patch, similarity
 from emotion_perception.vision.landmarks import LandmarkEstimator, aligned_crop, head_pose
 from emotion_perception.vision.model_store import EMOTION, HAAR, LANDMARKS, verified_path
 from emotion_perception.vision.results import Box, Face, FrameResult
@@ -28,8 +28,9 @@ class PipelineConfig:
     #: detect_every - 1 frames later; every frame, new faces are searched where the
     #: picture changed and known faces are followed (1 = search every whole frame, inline,
     #: and nothing else, as the original scripts did).
-    detect_every: int = 5
-    #: Above this fraction of the frame changed (camera moved, lights), search it all.
+    detect_every: int = 10
+    #: Above this fraction of the frame changed (camera moved, lights), the whole-frame
+    #: search starts at once, instead of searches of each changed region.
     max_change: float = 0.3
     #: Between Haar confirmations a known face is carried by its landmarks; Haar confirms
     #: it every this many frames (1 = Haar every frame, as the original scripts did)...
@@ -37,9 +38,10 @@ class PipelineConfig:
     #: ...and at once when its look changed more than this allows (normalised
     #: correlation with its look at the last confirmation, 1 = identical).
     min_similarity: float = 0.5
-    #: Known faces whose landmarks are fitted per frame (about 3 ms each); the others,
-    #: stalest last, are carried one frame by their motion, if they still look alike.
-    landmark_budget: int = 4
+    #: Known faces whose landmarks dlib fits per frame (about 2.7 ms each), stalest
+    #: first; the others' landmarks are followed by optical flow (0.1 ms), if the face
+    #: they carry still looks alike.
+    landmark_budget: int = 2
     #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
     landmarks: bool = True
     #: Rotate each face so the eyes are level before classifying it (needs landmarks).
@@ -113,9 +115,7 @@ class _Found:
     box: Box
     points: Optional[np.ndarray] = None
     confirmed: bool = True
-    #: The box's motion since the previous frame, in pixels.
-    motion: tuple[int, int] = (0, 0)
-    #: Landmarks carried by motion, not fitted in this frame.
+    #: Landmarks followed by optical flow, not fitted in this frame.
     carried: bool = False
 
 
@@ -150,6 +150,8 @@ class FacePipeline:
         self._tracker = Tracker(config.tracker)
         self._changes = ChangeDetector()
         self._frame = 0
+        #: The previous frame's gray image, for optical flow.
+        self._previous: Optional[np.ndarray] = None
 
     def reconfigure(self, config: PipelineConfig) -> None:
         """Apply new settings from the next frame on; tracks and ids are kept."""
@@ -163,56 +165,72 @@ class FacePipeline:
         """Stop the whole-frame search's thread (a search in flight finishes first)."""
         self._search.close()
 
-    def _follow(self, gray: np.ndarray, track: Track, fit: bool) -> Optional[_Found]:
+    def _flows(self, gray: np.ndarray, tracks: list[Track]) -> dict[int, np.ndarray]:
+        """Landmarks followed by optical flow from the previous frame, by track id."""
+        if self._previous is None or self._previous.shape != gray.shape:
+            return {}
+        ready = [t for t in tracks if t.points is not None and t.anchor is not None]
+        moved = flowed(self._previous, gray, [t.points for t in ready])
+        return {t.id: p for t, p in zip(ready, moved) if p is not None}
+
+    def _follow(self, gray: np.ndarray, track: Track,
+                flow: Optional[np.ndarray]) -> Optional[_Found]:
         """Where a known face went: by its landmarks, confirmed by Haar when due or in doubt.
 
-        A face Haar misses but that still looks as it did is followed on, up to
-        max_missed frames: Haar misses hard faces now and then. Without `fit` (over the
-        landmark budget) a face that still looks alike where its motion takes it is
-        carried there, landmarks and all, for this frame.
+        The landmarks are `flow` (followed by optical flow) if given and the face they
+        carry still looks alike, else fitted by dlib. A face Haar misses but that still
+        looks as it did is followed on, up to max_missed frames: Haar misses hard faces
+        now and then.
         """
         cfg = self.config
         if not cfg.landmarks or track.anchor is None:
             box = self._detector.detect_near(gray, track.box)
             return _Found(box) if box is not None else None
-        dx, dy = track.motion
-        if not fit and track.points is not None and track.unconfirmed + 1 < cfg.confirm_every:
-            box = Box(track.box.x + dx, track.box.y + dy, track.box.width, track.box.height)
-            if similarity(patch(gray, box), track.reference) >= cfg.min_similarity:
-                return _Found(box, track.points + np.float32([dx, dy]), confirmed=False,
-                              motion=(dx, dy), carried=True)
-        points = self._landmarks.landmarks(gray, track.box)
-        box = track.anchor.box(points)
-        alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
-        motion = (box.x - track.box.x, box.y - track.box.y)
+        points, box, alike = flow, None, False
+        if flow is not None:
+            box = track.anchor.box(flow)
+            alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
+        if not alike:
+            points = self._landmarks.landmarks(gray, track.box)
+            box = track.anchor.box(points)
+            alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
+        carried = points is flow
         if alike and track.unconfirmed + 1 < cfg.confirm_every:
-            return _Found(box, points, confirmed=False, motion=motion)
+            return _Found(box, points, confirmed=False, carried=carried)
         near = self._detector.confirm(gray, box)
         if near is not None:
-            return _Found(near, points if near.iou(box) > 0.7 else None, motion=motion)
+            return (_Found(near, points, carried=carried) if near.iou(box) > 0.7
+                    else _Found(near))
         if alike and track.unconfirmed < cfg.tracker.max_missed:
-            return _Found(box, points, confirmed=False, motion=motion)
+            return _Found(box, points, confirmed=False, carried=carried)
         return None
 
     def _find_faces(self, gray: np.ndarray, frame: int) -> list[_Found]:
         """This frame's faces: followed, found where the picture changed, or fallen due.
 
         Known faces are followed; new ones are searched where the picture changed, and
-        the whole-frame search's faces join when due. A new picture (the first, a cut,
-        the lights, the camera moved) is searched whole at once instead, and so is every
-        frame with detect_every 1.
+        the whole-frame search's faces join when due. When most of the picture changed
+        (the lights, a cut, the camera moved) known faces are still followed and the
+        whole-frame search starts at once, instead of searching every changed region. A
+        first picture (or one of a new size, or with no face known) is searched whole at
+        once, inline, and so is every frame with detect_every 1.
         """
         cfg = self.config
         changes = self._changes.regions(gray)
-        if changes is None or sum(r.area for r in changes) > cfg.max_change * gray.size \
-                or cfg.detect_every == 1:
+        known = [t for t in self._tracker.tracks if t.missed == 0]
+        changed_most = changes is None or \
+            sum(r.area for r in changes) > cfg.max_change * gray.size
+        if changes is None or (changed_most and not known) or cfg.detect_every == 1:
             self._search.discard()
             return self._kept(gray, [_Found(b) for b in self._detector.detect(gray)])
-        known = [t for t in self._tracker.tracks if t.missed == 0]
+        if changed_most:
+            self._search.discard()
+            self._search.start(frame, gray)
+            changes = []
         # The faces carried longest get their landmarks first; ties by id (reproducible).
         order = sorted(known, key=lambda t: (-t.carried, t.id))
-        fit = {t.id for t in order[:cfg.landmark_budget]}
-        found = [f for f in (self._follow(gray, t, t.id in fit) for t in known)
+        flows = self._flows(gray, order[cfg.landmark_budget:]) if cfg.landmarks else {}
+        found = [f for f in (self._follow(gray, t, flows.get(t.id)) for t in known)
                  if f is not None]
         # A face missed lately is looked for again where it was, if something moved there.
         for track in self._tracker.tracks:
@@ -254,7 +272,7 @@ class FacePipeline:
                 track.unconfirmed = 0
             else:
                 track.unconfirmed += 1
-            track.points, track.motion = pts, f.motion
+            track.points = pts
             track.carried = track.carried + 1 if f.carried else 0
             points.append(pts)
         return points
@@ -270,27 +288,48 @@ class FacePipeline:
         gray = to_gray(image)
         height, width = gray.shape
         found = self._find_faces(gray, frame)
+        # Kept for the next frame's optical flow; the caller may reuse a gray input's buffer.
+        self._previous = gray.copy() if np.may_share_memory(gray, image) else gray
         tracks = self._tracker.update([f.box for f in found])
         found_points = self._settle(gray, found, tracks)
         held = self._tracker.held()
         tracks += held
         boxes = [t.box for t in tracks]
-        points = found_points + [self._landmarks.landmarks(gray, t.box) if cfg.landmarks
-                                 else None for t in held]
-        crop_boxes = [b.grown(cfg.crop_margin) for b in boxes]
-        if cfg.landmarks and cfg.align:
-            crops = [aligned_crop(gray, b, p) for b, p in zip(crop_boxes, points)]
-        else:
-            crops = [gray[c.y:c.y + c.height, c.x:c.x + c.width]
-                     for c in (b.clipped(width, height) for b in crop_boxes)]
-        raw = self._classifier.scores(crops)
+        # A held face is reported where it was last seen, with its last landmarks.
+        points = found_points + [t.points for t in held]
+        crops = [self._crop(gray, b, p) for b, p in zip(boxes, points)]
+        raw = self._classifier.scores(crops, self._views(tracks, frame))
+        # Landmarks followed by flow (or held) keep their head pose until the next fit.
+        moved = [f.carried for f in found] + [True] * len(held)
         faces = []
         for i, (box, track) in enumerate(zip(boxes, tracks)):
             scores = track.smooth(raw[i], cfg.tracker.smoothing)
             valence, arousal = valence_arousal(scores)
             pts = points[i]
+            if pts is None:
+                track.pose = None
+            elif not (moved[i] and track.pose is not None):
+                track.pose = head_pose(pts, width, height)
             faces.append(Face(
                 id=track.id, box=box, scores=tuple(float(s) for s in scores),
-                valence=valence, arousal=arousal, landmarks=pts,
-                head_pose=head_pose(pts, width, height) if pts is not None else None))
+                valence=valence, arousal=arousal, landmarks=pts, head_pose=track.pose))
         return FrameResult(frame, stamp, width, height, faces)
+
+    def _crop(self, gray: np.ndarray, box: Box, points: Optional[np.ndarray]) -> np.ndarray:
+        """What the classifier sees: the box grown by crop_margin, eyes levelled if known."""
+        grown = box.grown(self.config.crop_margin)
+        if self.config.align and points is not None:
+            return aligned_crop(gray, grown, points)
+        c = grown.clipped(gray.shape[1], gray.shape[0])
+        return gray[c.y:c.y + c.height, c.x:c.x + c.width]
+
+    def _views(self, tracks: list[Track], frame: int) -> list[Optional[bool]]:
+        """Which view of each face the classifier scores (see ExpressionClassifier.scores).
+
+        A face seen before, whose scores are smoothed over frames anyway, is scored as
+        it is on even frames and mirrored on odd ones: the running average then blends
+        both views, as flip averaging does, at half the cost. A new face gets both.
+        """
+        if self.config.tracker.smoothing == 0.0:
+            return [None] * len(tracks)
+        return [None if t.scores is None else bool(frame % 2) for t in tracks]

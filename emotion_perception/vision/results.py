@@ -72,7 +72,8 @@ class Face:
     @property
     def expression_idx(self) -> int:
         """Index of the most likely expression."""
-        return int(np.argmax(self.scores))
+        scores = self.scores
+        return max(range(len(scores)), key=scores.__getitem__)
 
     @property
     def expression(self) -> str:

@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 
 from emotion_perception.vision.follow import Anchor
-from emotion_perception.vision.results import Box
+from emotion_perception.vision.results import Box, HeadPose
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,12 @@ class Track:
     reference: Optional[np.ndarray] = None
     #: Frames the box has been carried by landmarks since Haar last confirmed it.
     unconfirmed: int = 0
-    #: The last landmarks, the box's motion in the last frame (pixels), and the frames
-    #: since the landmarks were last fitted: faces over the landmark budget are carried
-    #: by their motion for a frame instead (see PipelineConfig.landmark_budget).
+    #: The last landmarks, and the frames since dlib last fitted them: between fits
+    #: they are followed by optical flow (see PipelineConfig.landmark_budget).
     points: Optional[np.ndarray] = None
-    motion: tuple[int, int] = (0, 0)
     carried: int = 0
+    #: The head pose of the last landmarks.
+    pose: Optional[HeadPose] = None
 
     def smooth(self, scores: np.ndarray, weight: float) -> np.ndarray:
         """Blend new scores into the track's running average and return it."""
