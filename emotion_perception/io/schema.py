@@ -9,6 +9,8 @@ nested arrays), camelCase like the original fields.
 import json
 from typing import Any
 
+import numpy as np
+
 from emotion_perception.vision.expressions import EXPRESSIONS
 from emotion_perception.vision.results import Face, FrameResult
 
@@ -28,7 +30,7 @@ def face_to_json(face: Face) -> dict[str, Any]:
         'position': {'x': face.box.x, 'y': face.box.y,
                      'width': face.box.width, 'height': face.box.height},
         'landmarks': ([] if face.landmarks is None
-                      else [round(float(v), 1) for v in face.landmarks.reshape(-1)]),
+                      else face.landmarks.astype(np.float64).round(1).reshape(-1).tolist()),
         'hasHeadPose': pose is not None,
         'headPose': {'yaw': round(pose.yaw, 2), 'pitch': round(pose.pitch, 2),
                      'roll': round(pose.roll, 2)} if pose else {'yaw': 0.0, 'pitch': 0.0,

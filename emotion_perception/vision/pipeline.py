@@ -39,7 +39,7 @@ class PipelineConfig:
     #: correlation with its look at the last confirmation, 1 = identical).
     min_similarity: float = 0.5
     #: Known faces whose landmarks dlib fits per frame (about 2.7 ms each), stalest
-    #: first; the others' landmarks are followed by optical flow (0.1 ms), if the face
+    #: first; the others' landmarks are followed by optical flow (0.3 ms), if the face
     #: they carry still looks alike.
     landmark_budget: int = 2
     #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
@@ -166,11 +166,19 @@ class FacePipeline:
         self._search.close()
 
     def _flows(self, gray: np.ndarray, tracks: list[Track]) -> dict[int, np.ndarray]:
-        """Landmarks followed by optical flow from the previous frame, by track id."""
-        if self._previous is None or self._previous.shape != gray.shape:
-            return {}
+        """Landmarks followed by optical flow from the previous frame, by track id.
+
+        Flow assumes constant brightness: after a change of light the previous frame is
+        first brought to the new brightness.
+        """
+        previous = self._previous
         ready = [t for t in tracks if t.points is not None and t.anchor is not None]
-        moved = flowed(self._previous, gray, [t.points for t in ready])
+        if previous is None or previous.shape != gray.shape or not ready:
+            return {}
+        gain = cv2.mean(gray)[0] / max(cv2.mean(previous)[0], 1.0)
+        if abs(gain - 1.0) > 0.05:
+            previous = cv2.convertScaleAbs(previous, alpha=gain)
+        moved = flowed(previous, gray, [t.points for t in ready])
         return {t.id: p for t, p in zip(ready, moved) if p is not None}
 
     def _follow(self, gray: np.ndarray, track: Track,
