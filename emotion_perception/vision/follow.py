@@ -78,11 +78,11 @@ def flowed(previous: np.ndarray, gray: np.ndarray, faces: list[np.ndarray],
     """Each face's landmarks moved from `previous` to `gray` by pyramidal Lucas-Kanade flow.
 
     One call for all faces: about 0.3 ms a face, against 2.7 ms for dlib, plus 0.5 ms
-    for the image pyramids; it follows motion up to about 30 pixels a frame. A face moves about rigidly between two frames,
-    so a point the flow lost, or moved away from the face's rigid motion (a similarity
-    transform fitted with RANSAC) by more than a tenth of the landmarks' spread, goes
-    where that motion takes it. A face with fewer than `min_consistent` of its points
-    consistent gives None.
+    for the image pyramids; it follows motion up to about 30 pixels a frame. A face
+    moves about rigidly between two frames, so a point the flow lost, or moved away from
+    the face's rigid motion (a similarity transform fitted with RANSAC) by more than a
+    tenth of the landmarks' spread, goes where that motion takes it. A face with fewer
+    than `min_consistent` of its points consistent gives None.
     """
     if not faces:
         return []
