@@ -184,7 +184,12 @@ def test_nodes_and_topic_are_visible_to_another_process(graph):
     script = (
         'import json, time, rclpy\n'
         'from rclpy.node import Node\n'
-        'rclpy.init(); n = Node("observer"); time.sleep(3)\n'
+        'rclpy.init(); n = Node("observer"); deadline = time.monotonic() + 30\n'
+        '# Discovery takes a moment, longer on a loaded machine: wait for the graph.\n'
+        'seen = lambda: ({"camera", "perception", "unity_bridge"} <= set(n.get_node_names())'
+        ' and {"/faces", "/image_raw"} <= set(dict(n.get_topic_names_and_types())))\n'
+        'while time.monotonic() < deadline and not seen():\n'
+        '    time.sleep(0.2)\n'
         'print(json.dumps({"nodes": n.get_node_names(),'
         ' "topics": dict(n.get_topic_names_and_types())}))\n'
         'n.destroy_node(); rclpy.shutdown()\n')

@@ -151,6 +151,21 @@ def test_litert_scores_equal_tensorflows():
     np.testing.assert_allclose(classifier._infer(batch), reference(batch), atol=1e-5)
 
 
+def test_one_view_per_face_scores_what_the_classifier_gives_that_view(astronaut):
+    from emotion_perception.vision.classifier import ExpressionClassifier
+
+    classifier = ExpressionClassifier(ModelPaths.verified().emotion)
+    face = cv2.cvtColor(astronaut, cv2.COLOR_BGR2GRAY)[40:200, 150:310]
+    faces = [face, face, face]
+    both, plain, mirrored = classifier.scores(faces, [None, False, True])
+    classifier.flip_average = False
+    alone = classifier.scores([face, np.ascontiguousarray(face[:, ::-1])])
+    np.testing.assert_allclose(plain, alone[0], atol=1e-6)
+    np.testing.assert_allclose(mirrored, alone[1], atol=1e-6)
+    np.testing.assert_allclose(both, (alone[0] + alone[1]) / 2, atol=1e-6)
+    assert np.abs(alone[0] - alone[1]).max() > 1e-3  # the two views do differ
+
+
 def test_faces_over_the_landmark_budget_are_followed_by_flow_and_keep_their_ids(
         pipeline_factory):
     scene = DemoScene(640, 480, 4)

@@ -66,7 +66,8 @@ PIPELINE_PARAMETERS = (
               'average (0 = off)', 0.0, 0.99),
     ParamSpec('landmarks', _PIPE.landmarks, 'Estimate dlib 68 landmarks and head pose'),
     ParamSpec('align', _PIPE.align, 'Level the eyes before classifying (needs landmarks)'),
-    ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image'),
+    ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image '
+              '(a tracked face alternates the two views frame by frame)'),
     ParamSpec('crop_margin', _PIPE.crop_margin, 'Classifier crop = face box grown by this '
               'fraction per side', -0.2, 0.5),
     ParamSpec('max_change', _PIPE.max_change, 'When more than this fraction of the frame '
