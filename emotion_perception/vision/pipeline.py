@@ -108,8 +108,8 @@ def _covered(region: Box, searched: list[Box]) -> bool:
 class _Found:
     """A face found in this frame.
 
-    Its box, its landmarks if already fitted, and whether the box is Haar's (False:
-    carried by landmarks since the last confirmation).
+    Its box, its landmarks if already known (fitted or followed), and whether the box
+    is Haar's (False: carried by landmarks since the last confirmation).
     """
 
     box: Box
@@ -235,7 +235,7 @@ class FacePipeline:
             self._search.discard()
             self._search.start(frame, gray)
             changes = []
-        # The faces carried longest get their landmarks first; ties by id (reproducible).
+        # dlib fits the faces followed by flow longest; ties by id (reproducible).
         order = sorted(known, key=lambda t: (-t.carried, t.id))
         flows = self._flows(gray, order[cfg.landmark_budget:]) if cfg.landmarks else {}
         found = [f for f in (self._follow(gray, t, flows.get(t.id)) for t in known)
