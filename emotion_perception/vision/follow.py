@@ -89,11 +89,11 @@ def flowed(previous: np.ndarray, gray: np.ndarray, faces: list[np.ndarray],
     start = np.concatenate(faces).reshape(-1, 1, 2).astype(np.float32)
     moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, gray, start, None,
                                                 winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS)
-    moved, status = moved.reshape(len(faces), -1, 2), status.reshape(len(faces), -1) == 1
-    out: list[Optional[np.ndarray]] = []
-    for before, after, ok in zip(faces, moved, status):
-        out.append(_rigidly_consistent(before, after, ok, min_consistent))
-    return out
+    bounds = np.cumsum([len(f) for f in faces])[:-1]
+    return [_rigidly_consistent(before, after.reshape(-1, 2), ok.reshape(-1) == 1,
+                                min_consistent)
+            for before, after, ok in zip(faces, np.split(moved, bounds),
+                                         np.split(status, bounds))]
 
 
 def _rigidly_consistent(before: np.ndarray, after: np.ndarray, ok: np.ndarray,
