@@ -197,11 +197,11 @@ class FacePipeline:
         points, box, alike = flow, None, False
         if flow is not None:
             box = track.anchor.box(flow)
-            alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
+            alike = self._alike(gray, box, track)
         if not alike:
             points = self._landmarks.landmarks(gray, track.box)
             box = track.anchor.box(points)
-            alike = similarity(patch(gray, box), track.reference) >= cfg.min_similarity
+            alike = self._alike(gray, box, track)
         carried = points is flow
         if alike and track.unconfirmed + 1 < cfg.confirm_every:
             return _Found(box, points, confirmed=False, carried=carried)
@@ -212,6 +212,10 @@ class FacePipeline:
         if alike and track.unconfirmed < cfg.tracker.max_missed:
             return _Found(box, points, confirmed=False, carried=carried)
         return None
+
+    def _alike(self, gray: np.ndarray, box: Box, track: Track) -> bool:
+        """Whether the face in `box` still looks as the track did at its last confirmation."""
+        return similarity(patch(gray, box), track.reference) >= self.config.min_similarity
 
     def _find_faces(self, gray: np.ndarray, frame: int) -> list[_Found]:
         """This frame's faces: followed, found where the picture changed, or fallen due.
@@ -307,8 +311,6 @@ class FacePipeline:
         points = found_points + [t.points for t in held]
         crops = [self._crop(gray, b, p) for b, p in zip(boxes, points)]
         raw = self._classifier.scores(crops, self._views(tracks, frame))
-        # Landmarks followed by flow (or held) keep their head pose until the next fit.
-        moved = [f.carried for f in found] + [True] * len(held)
         faces = []
         for i, (box, track) in enumerate(zip(boxes, tracks)):
             scores = track.smooth(raw[i], cfg.tracker.smoothing)
@@ -316,7 +318,8 @@ class FacePipeline:
             pts = points[i]
             if pts is None:
                 track.pose = None
-            elif not (moved[i] and track.pose is not None):
+            elif track.pose is None or not (track.carried or track.missed):
+                # Landmarks followed by flow (or held) keep their pose until the next fit.
                 track.pose = head_pose(pts, width, height)
             faces.append(Face(
                 id=track.id, box=box, scores=tuple(float(s) for s in scores),
