@@ -98,4 +98,4 @@ soak: setup
 	$(PY) benchmarks/soak.py --minutes $(or $(MINUTES),30)
 
 clean:
-	rm -rf $(VENV) models/*.hdf5 models/*.dat models/*.xml build install log
+	rm -rf $(VENV) models/*.hdf5 models/*.dat models/*.xml models/fer_mini_xception.tflite build install log

@@ -16,7 +16,7 @@ setup(
         (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
         (f'share/{PACKAGE}/config', glob('config/*.yaml') + glob('config/*.xml')),
         (f'share/{PACKAGE}/models', glob('models/*.hdf5') + glob('models/*.dat')
-         + glob('models/*.xml')),
+         + glob('models/*.xml') + glob('models/*.tflite') + glob('models/*.md')),
     ],
     install_requires=['setuptools'],
     zip_safe=True,

@@ -3,7 +3,8 @@
 Prints frame rates and their ratio on scenes of three people coming and going under
 changing light (`scenes.py`) at 640x480 and 1280x720, peak memory of `process`, and, on a
 video of moving FER2013 faces with ground truth, detection recall/precision, expression
-accuracy and id switches for both. Run: `make bench`.
+accuracy and id switches for both (ours with the shipped model and with the original
+scripts' fer model), and both models' FER2013 PublicTest accuracy. Run: `make bench`.
 """
 
 import argparse
@@ -39,9 +40,9 @@ def seeds_over(video: Path, seeds: SeedLoop, limit: int) -> tuple[list[list[dict
     return frames, len(frames) / (time.perf_counter() - started)
 
 
-def ours_over(video: Path, out: Path) -> tuple[list[list[dict]], float, float]:
+def ours_over(video: Path, out: Path, *options: str) -> tuple[list[list[dict]], float, float]:
     """Our faces for each frame, frame rate and peak memory (MB) of `process`."""
-    proc = subprocess.run([str(CLI), 'process', str(video), '--output', str(out)],
+    proc = subprocess.run([str(CLI), 'process', str(video), '--output', str(out), *options],
                           capture_output=True, text=True, check=True)
     fps = float(proc.stderr.rsplit('(', 1)[1].split(' fps')[0])
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -105,11 +106,20 @@ def main() -> int:
         if not args.dataset.is_dir():
             print(f'no FER2013 folder at {args.dataset}: accuracy figures skipped')
             return 0
+        for classifier in ('trained', 'fer'):
+            proc = subprocess.run([str(CLI), 'evaluate', str(args.dataset), '--json',
+                                   '--classifier', classifier], capture_output=True,
+                                  text=True, check=True)
+            print(f'FER2013 PublicTest, {classifier} model: accuracy '
+                  f'{json.loads(proc.stdout)["accuracy"]:.4f}', flush=True)
         truth = write_fer_video(work / 'fer.avi', args.dataset, args.fer_frames)
         seed_found, seed_fer_fps = seeds_over(work / 'fer.avi', seeds, args.fer_frames)
         our_found, our_fer_fps, _ = ours_over(work / 'fer.avi', work / 'fer.jsonl')
+        fer_found, fer_fps, _ = ours_over(work / 'fer.avi', work / 'fer-model.jsonl',
+                                          '--classifier', 'fer')
         for name, found, fps in (('seeds', seed_found, seed_fer_fps),
-                                 ('ours', our_found, our_fer_fps)):
+                                 ('ours', our_found, our_fer_fps),
+                                 ('ours with the fer model', fer_found, fer_fps)):
             s = score(truth, found)
             ids = '' if name == 'seeds' else f', id switches {s["id_switches"]}'
             print(f'FER video, {name}: recall {s["recall"]:.3f}, precision '

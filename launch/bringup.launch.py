@@ -55,6 +55,8 @@ ARGUMENTS = (
     ('log_level', 'info', 'Log level: debug, info, warn, error or fatal'),
     ('debug_image', '', 'true/false: publish the annotated debug_image while someone '
                         'subscribes (empty: params_file\'s)'),
+    ('classifier', '', 'Expression model: trained (the project\'s) or fer (the original '
+                       'scripts\' mini-XCEPTION) (empty: params_file\'s)'),
     ('image_topic', 'image_raw', 'Topic the camera publishes and perception reads'),
     ('faces_topic', 'faces', 'Topic perception publishes and the bridge reads'),
     ('respawn', 'true', 'Restart a node that crashes after respawn_delay; false stops the '
@@ -73,6 +75,7 @@ OVERRIDES = {
     'unity_port': ('unity_bridge', 'port', int),
     'websocket_port': ('unity_bridge', 'websocket_port', int),
     'debug_image': ('perception', 'debug_image', bool),
+    'classifier': ('perception', 'classifier', str),
 }
 
 

@@ -65,13 +65,14 @@ def test_model_files_match_their_checksums(model):
 def test_model_files_load():
     import cv2
     import dlib
-    import keras
 
-    haar, landmarks, emotion = (verified_path(m) for m in MODELS)
-    assert not cv2.CascadeClassifier(str(haar)).empty()
-    assert dlib.shape_predictor(str(landmarks)) is not None
-    model = keras.models.load_model(str(emotion), compile=False)
-    assert model.input_shape == (None, 64, 64, 1) and model.output_shape == (None, 7)
+    from emotion_perception.vision.classifier import ExpressionClassifier
+    from emotion_perception.vision.model_store import FER, HAAR, LANDMARKS, TRAINED
+
+    assert not cv2.CascadeClassifier(str(verified_path(HAAR))).empty()
+    assert dlib.shape_predictor(str(verified_path(LANDMARKS))) is not None
+    assert ExpressionClassifier(verified_path(FER)).input_size == 64
+    assert ExpressionClassifier(verified_path(TRAINED)).input_size == 48
 
 
 def test_corrupt_model_is_refused(tmp_path):

@@ -1,7 +1,6 @@
 """The perception core on real images and real model files."""
 
 import cv2
-import h5py
 import numpy as np
 import pytest
 
@@ -84,16 +83,16 @@ def test_face_cut_by_the_image_border(pipeline_factory, astronaut):
 def test_model_of_the_wrong_shape_fails_at_load(tmp_path):
     import keras
 
+    from emotion_perception.training.export import to_tflite
+
     wrong = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.Flatten(),
                               keras.layers.Dense(5, activation='softmax')])
-    path = tmp_path / 'wrong.h5'
-    wrong.save(path)
+    to_tflite(wrong, tmp_path / 'wrong.tflite')
     with pytest.raises(ModelError, match='expected'):
-        ExpressionClassifier(path)
-    with h5py.File(tmp_path / 'empty.h5', 'w'):
-        pass
-    with pytest.raises(ModelError, match='not a Keras model'):
-        ExpressionClassifier(tmp_path / 'empty.h5')
+        ExpressionClassifier(tmp_path / 'wrong.tflite')
+    (tmp_path / 'empty.tflite').write_bytes(b'')
+    with pytest.raises(ModelError, match='not a LiteRT model'):
+        ExpressionClassifier(tmp_path / 'empty.tflite')
 
 
 def test_other_wrong_model_files_fail_at_load(tmp_path):

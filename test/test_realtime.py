@@ -137,20 +137,6 @@ def test_a_1280_wide_camera_is_searched_at_640_and_its_faces_found(pipeline_fact
     assert len(faces) == 3 and min(f.box.width for f in faces) > 100
 
 
-def test_litert_scores_equal_tensorflows():
-    import keras
-    import tensorflow as tf
-
-    from emotion_perception.vision.classifier import ExpressionClassifier, _tensorflow
-
-    path = ModelPaths.verified().emotion
-    classifier = ExpressionClassifier(path)
-    assert classifier.runtime == 'LiteRT'
-    batch = np.random.default_rng(3).uniform(-1, 1, (5, 64, 64, 1)).astype(np.float32)
-    reference = _tensorflow(keras.models.load_model(str(path), compile=False), tf, 64)
-    np.testing.assert_allclose(classifier._infer(batch), reference(batch), atol=1e-5)
-
-
 def test_one_view_per_face_scores_what_the_classifier_gives_that_view(astronaut):
     from emotion_perception.vision.classifier import ExpressionClassifier
 

@@ -75,6 +75,11 @@ PIPELINE_PARAMETERS = (
 )
 PIPELINE_NAMES = frozenset(p.name for p in PIPELINE_PARAMETERS)
 
+#: Which expression model perception loads (read once, at start).
+CLASSIFIER = ParamSpec('classifier', 'trained', 'Expression model: trained (this project\'s '
+                       'network, models/expression_vgg.md) or fer (the original scripts\' '
+                       'mini-XCEPTION, for comparison)', choices=('trained', 'fer'))
+
 
 def check(spec: ParamSpec, value: Any) -> Value:
     """`value` if it fits `spec` (type and range), else ValueError saying why."""

@@ -14,7 +14,12 @@ from rclpy.qos import qos_profile_sensor_data
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
 
-from emotion_perception.io.parameters import PIPELINE_PARAMETERS, ParamSpec, pipeline_config
+from emotion_perception.io.parameters import (
+    CLASSIFIER,
+    PIPELINE_PARAMETERS,
+    ParamSpec,
+    pipeline_config,
+)
 from emotion_perception.ros.conversions import (
     IMAGE_CONVERTER,
     array_to_image,
@@ -40,7 +45,8 @@ from emotion_perception_msgs.msg import FaceExpressionArray
 AnyImage = Union[Image, CompressedImage]
 
 NODE_PARAMETERS = (
-    ParamSpec('models_dir', '', 'Folder holding the three model files (empty = default)'),
+    ParamSpec('models_dir', '', 'Folder holding the model files (empty = default)'),
+    CLASSIFIER,
     ParamSpec('debug_image', True, 'Publish an annotated debug_image while someone subscribes'),
     ParamSpec('image_transport', 'raw', 'raw: sensor_msgs/Image on image_raw; compressed: '
               'sensor_msgs/CompressedImage (JPEG, PNG) on image_raw/compressed, as '
@@ -59,7 +65,7 @@ class PerceptionNode(Node):
             config = pipeline_config(declare(self, PIPELINE_PARAMETERS))
             models = node_params['models_dir']
             self._pipeline = FacePipeline(config, ModelPaths.verified(
-                Path(models) if models else None))
+                Path(models) if models else None, node_params['classifier']))
         self._debug = node_params['debug_image']
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._faces_pub = self.create_publisher(FaceExpressionArray, 'faces', 10)

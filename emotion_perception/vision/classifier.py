@@ -1,15 +1,13 @@
-"""The mini-XCEPTION expression CNN, run by LiteRT.
+"""The expression CNN, a `.tflite` file run by LiteRT on one thread. No TensorFlow here.
 
-The Keras model is loaded and checked with Keras, then converted in memory to LiteRT
-(TensorFlow Lite), whose XNNPACK kernels score a frame's crops 3x faster than TensorFlow
-on this CPU (6 crops: 2.3 ms against 7.6 ms) with the same scores (max difference 1e-6).
-A model LiteRT cannot convert runs on TensorFlow instead.
+Every classifier the pipeline can use takes (1, N, N, 1) float32 grayscale faces scaled to
+[-1, 1] and gives the seven FER2013 probabilities in EXPRESSIONS order. `preprocess`
+makes that input, at run time and in training (emotion_perception.training), so the
+network is shown what it learnt from. LiteRT's XNNPACK kernels score a crop in about a
+millisecond; leaving TensorFlow out of the running graph saves about 400 MB and two
+seconds of start-up.
 """
 
-import contextlib
-import io
-import logging
-import os
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -20,56 +18,54 @@ from emotion_perception.vision.expressions import EXPRESSIONS
 from emotion_perception.vision.model_store import ModelError
 from emotion_perception.vision.native_logs import banners_hidden
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-
-
-def _one_thread(tf) -> None:
-    """Run TensorFlow on one thread.
-
-    Our batches are small, and a second TensorFlow thread spin-waits on the core that
-    Haar, dlib, decoding and DDS need (3 ms a frame here).
-    """
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # TensorFlow already started in this process; keep its settings
-
 
 def preprocess(faces: Sequence[np.ndarray], size: int) -> np.ndarray:
-    """Grayscale crops -> (n, size, size, 1) float32 in [-1, 1], as the model was trained.
+    """Grayscale crops -> (n, size, size, 1) float32 in [-1, 1], as the models were trained.
 
     Enlarging uses bilinear interpolation (1.4 points better on FER2013 than area
     averaging), shrinking uses area averaging (no aliasing).
     """
     batch = np.empty((len(faces), size, size, 1), dtype=np.float32)
     for i, face in enumerate(faces):
+        if face.shape[:2] == (size, size):
+            batch[i, :, :, 0] = face
+            continue
         shrink = face.shape[0] > size or face.shape[1] > size
         batch[i, :, :, 0] = cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA
                                        if shrink else cv2.INTER_LINEAR)
     return batch / 127.5 - 1.0
 
 
-def _litert(model, tf) -> Callable[[np.ndarray], np.ndarray]:
-    """The model as a LiteRT interpreter on one thread: a batch in, scores out.
+def _interpreter(model_path: Path) -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    """A LiteRT interpreter on one thread for one crop at a time, and its input size.
 
-    Converted from the Keras model itself: a conversion from a traced function gives a
-    model 5x slower under XNNPACK. The converter prints where it saved its temporary
-    export; that says nothing to our users, so it is swallowed.
+    One crop per call: re-allocating for each new batch size costs about 1.2 ms, more
+    than batching saves on XNNPACK.
     """
-    with banners_hidden(), contextlib.redirect_stdout(io.StringIO()):
-        from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter
 
-        flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-        interpreter = Interpreter(model_content=flat, num_threads=1)
-        inp = interpreter.get_input_details()[0]['index']
-        out = interpreter.get_output_details()[0]['index']
-        interpreter.resize_tensor_input(inp, [1, *interpreter.get_input_details()[0]['shape'][1:]])
-        interpreter.allocate_tensors()
+    if not model_path.is_file():
+        raise ModelError(f'model file {model_path} not found')
+    try:
+        interpreter = Interpreter(model_path=str(model_path), num_threads=1)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelError(f'{model_path} is not a LiteRT model: '
+                         f'{str(exc).splitlines()[0] if str(exc) else exc}') from exc
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    shape = tuple(int(d) for d in inputs[0]['shape'])
+    if (len(inputs) != 1 or len(shape) != 4 or shape[1] != shape[2] or shape[3] != 1
+            or inputs[0]['dtype'] != np.float32):
+        raise ModelError(f'{model_path} takes input {shape} {inputs[0]["dtype"].__name__}; '
+                         f'expected (1, N, N, 1) float32 grayscale faces')
+    out_shape = tuple(int(d) for d in outputs[0]['shape'])
+    if len(outputs) != 1 or out_shape[-1] != len(EXPRESSIONS) or len(out_shape) != 2:
+        raise ModelError(f'{model_path} gives output {out_shape}; expected (1, '
+                         f'{len(EXPRESSIONS)}) scores for {", ".join(EXPRESSIONS)}')
+    inp, out = inputs[0]['index'], outputs[0]['index']
+    interpreter.resize_tensor_input(inp, [1, *shape[1:]])
+    interpreter.allocate_tensors()
 
     def infer(batch: np.ndarray) -> np.ndarray:
-        # One crop per call: re-allocating for each new batch size costs about 1.2 ms,
-        # more than batching saves (0.38 ms a crop either way on XNNPACK).
         scores = []
         for crop in batch:
             interpreter.set_tensor(inp, crop[np.newaxis])
@@ -77,49 +73,19 @@ def _litert(model, tf) -> Callable[[np.ndarray], np.ndarray]:
             scores.append(interpreter.get_tensor(out)[0].copy())
         return np.array(scores, dtype=np.float32).reshape(len(batch), -1)
 
-    return infer
-
-
-def _tensorflow(model, tf, size: int) -> Callable[[np.ndarray], np.ndarray]:
-    """The model as one compiled TensorFlow function: a batch in, scores out."""
-    spec = tf.TensorSpec([None, size, size, 1], tf.float32)
-    function = tf.function(lambda x: model(x, training=False), input_signature=[spec])
-    return lambda batch: function(batch).numpy()
+    return infer, shape[1]
 
 
 class ExpressionClassifier:
-    """Loads the Keras model once and scores batches of face crops."""
+    """Loads a `.tflite` expression model once and scores batches of face crops."""
+
+    runtime = 'LiteRT'
 
     def __init__(self, model_path: Path, flip_average: bool = True) -> None:
-        with banners_hidden():
-            import keras
-            import tensorflow as tf
-
-        _one_thread(tf)
-        try:
-            model = keras.models.load_model(str(model_path), compile=False)
-        except (OSError, ValueError, TypeError) as exc:
-            raise ModelError(f'{model_path} is not a Keras model this version can load: '
-                             f'{exc}') from exc
-        in_shape, out_shape = tuple(model.input_shape), tuple(model.output_shape)
-        if len(in_shape) != 4 or in_shape[1] != in_shape[2] or in_shape[3] != 1:
-            raise ModelError(f'{model_path} takes input {in_shape}; expected (None, N, N, 1) '
-                             f'grayscale faces')
-        if out_shape != (None, len(EXPRESSIONS)):
-            raise ModelError(f'{model_path} gives output {out_shape}; expected '
-                             f'(None, {len(EXPRESSIONS)}) scores for {", ".join(EXPRESSIONS)}')
-        self.input_size = int(in_shape[1])
+        self.model_path = Path(model_path)
         self.flip_average = flip_average
-        try:
-            self._infer = _litert(model, tf)
-            self.runtime = 'LiteRT'
-        except Exception as exc:  # noqa: BLE001 -- any conversion failure means: use TF
-            logging.getLogger(__name__).warning(
-                '%s: LiteRT cannot run this model (%s); using TensorFlow, about 3x slower',
-                model_path, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            self._infer = _tensorflow(model, tf, self.input_size)
-            self.runtime = 'TensorFlow'
-        with banners_hidden():
+        with banners_hidden():  # LiteRT's XNNPACK line at the first interpreter
+            self._infer, self.input_size = _interpreter(self.model_path)
             self._infer(np.zeros((1, self.input_size, self.input_size, 1), np.float32))
 
     def scores(self, faces: Sequence[np.ndarray],

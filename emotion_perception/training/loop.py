@@ -1,0 +1,234 @@
+"""The training run: fixed seed, a checkpoint every epoch, resumable, one JSON line per epoch.
+
+SGD with Nesterov momentum and decoupled weight decay, a linear warm-up then cosine
+decay to zero over the planned epochs, label smoothing. Each epoch ends by rounding the
+weights and optimizer state to float16 and writing them (`checkpoint.npz`, under 10 MB);
+training goes on from those rounded values, so a run resumed from the file is the same
+run, step for step, as one that never stopped.
+"""
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from emotion_perception.training.data import Augmentation, FaceSet, augmented
+from emotion_perception.training.network import NetworkConfig, build
+from emotion_perception.vision.classifier import preprocess
+from emotion_perception.vision.native_logs import banners_hidden
+
+CHECKPOINT = 'checkpoint.npz'
+BEST = 'best.weights.npz'
+EPOCH_LOG = 'epochs.jsonl'
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides the trained weights, besides the data."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    epochs: int = 40
+    batch_size: int = 64
+    learning_rate: float = 0.05
+    warmup_epochs: float = 2.0
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    seed: int = 1
+
+    def to_json(self) -> dict:
+        """JSON-ready form, stored in every checkpoint."""
+        data = asdict(self)
+        data['network'] = self.network.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> 'Recipe':
+        """Inverse of to_json."""
+        rest = {k: v for k, v in data.items() if k not in ('network', 'augmentation')}
+        return cls(NetworkConfig.from_json(data['network']),
+                   Augmentation(**data['augmentation']), **rest)
+
+    def learning_rate_at(self, step: float, steps_per_epoch: int) -> float:
+        """Linear warm-up, then cosine decay to zero at the last step."""
+        warmup = self.warmup_epochs * steps_per_epoch
+        total = self.epochs * steps_per_epoch
+        if step < warmup:
+            return self.learning_rate * (step + 1) / warmup
+        progress = (step - warmup) / max(1.0, total - warmup)
+        return 0.5 * self.learning_rate * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def check_run_folder(out: Path, resume: bool) -> None:
+    """Refuse, before any work, a fresh run over a checkpoint or a resume without one."""
+    checkpoint = out / CHECKPOINT
+    if resume and not checkpoint.is_file():
+        raise FileNotFoundError(f'--resume: no {CHECKPOINT} in {out}')
+    if not resume and checkpoint.is_file():
+        raise FileExistsError(f'{checkpoint} exists; pass --resume to go on, or another --out')
+
+
+def _state(variables) -> list[np.ndarray]:
+    """Variables as arrays; floating ones rounded to float16 (what the checkpoint keeps)."""
+    arrays = []
+    for v in variables:
+        value = np.asarray(v.numpy())
+        arrays.append(value.astype(np.float16) if value.dtype.kind == 'f' else value)
+    return arrays
+
+
+def _restore(variables, arrays) -> None:
+    """Assign stored arrays back to variables, in their own dtype."""
+    if len(arrays) != len(variables):
+        raise ValueError(f'checkpoint holds {len(arrays)} arrays; the network has '
+                         f'{len(variables)}: it was made with another recipe')
+    for v, a in zip(variables, arrays):
+        v.assign(np.asarray(a).astype(v.dtype))
+
+
+def _save(path: Path, groups: dict[str, list[np.ndarray]], meta: dict) -> None:
+    """Write arrays and metadata atomically (a killed run never leaves half a file)."""
+    arrays = {f'{name}/{i:04d}': a for name, group in groups.items()
+              for i, a in enumerate(group)}
+    staged = path.with_name(path.name + '.partial.npz')
+    np.savez_compressed(staged, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(staged, path)
+
+
+def load_arrays(path: Path) -> tuple[dict[str, list[np.ndarray]], dict]:
+    """Arrays by group, and the metadata, of a file written by _save."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data['meta']))
+        groups: dict[str, list[np.ndarray]] = {}
+        for key in sorted(k for k in data.files if k != 'meta'):
+            groups.setdefault(key.split('/')[0], []).append(data[key])
+    return groups, meta
+
+
+def flip_averaged(model, faces: np.ndarray, batch: int = 512) -> np.ndarray:
+    """(n, 7) scores of preprocessed faces, each averaged with its mirror image."""
+    out = []
+    for i in range(0, len(faces), batch):
+        x = faces[i:i + batch]
+        both = model(np.concatenate([x, x[:, :, ::-1]]), training=False).numpy()
+        out.append((both[:len(x)] + both[len(x):]) / 2)
+    return np.concatenate(out)
+
+
+class Trainer:
+    """One training run in one folder: checkpoint, best weights and epoch log."""
+
+    def __init__(self, out: Path, recipe: Recipe, resume: bool) -> None:
+        with banners_hidden():
+            import keras
+            import tensorflow as tf
+
+        check_run_folder(out, resume)
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        meta: dict = {}
+        if resume:
+            groups, meta = load_arrays(out / CHECKPOINT)
+            recipe = Recipe.from_json(meta['recipe'])
+        self.recipe = recipe
+        keras.utils.set_random_seed(recipe.seed)
+        tf.config.experimental.enable_op_determinism()
+        self.model = build(recipe.network)
+        self.optimizer = keras.optimizers.SGD(
+            learning_rate=recipe.learning_rate, momentum=recipe.momentum, nesterov=True,
+            weight_decay=recipe.weight_decay)
+        self.optimizer.build(self.model.trainable_variables)
+        self.epoch = int(meta.get('epoch', 0))
+        self.best = float(meta.get('best_accuracy', 0.0))
+        if meta:
+            _restore(self.model.variables, groups['model'])
+            _restore(self.optimizer.variables, groups['optimizer'])
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+        model, optimizer = self.model, self.optimizer
+        classes = model.output_shape[-1]
+
+        @tf.function(reduce_retracing=True)
+        def step(x, labels):
+            with tf.GradientTape() as tape:
+                scores = model(x, training=True)
+                value = loss(tf.one_hot(labels, classes), scores)
+            grads = tape.gradient(value, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(scores, -1), labels), tf.float32))
+            return value, hits
+
+        self._step = step
+
+    def run_epoch(self, train: FaceSet, progress: Callable[[int], None]) -> dict:
+        """Train one epoch; returns its loss, accuracy, last learning rate, wall and CPU seconds."""
+        recipe, started, cpu = self.recipe, time.monotonic(), time.process_time()
+        rng = np.random.default_rng([recipe.seed, self.epoch])
+        order = rng.permutation(len(train))
+        faces = preprocess(augmented(train.images[order], recipe.augmentation, rng),
+                           recipe.network.input_size)
+        labels = train.labels[order]
+        steps = len(train) // recipe.batch_size
+        total_loss = total_hits = 0.0
+        rate = 0.0
+        for s in range(steps):
+            rate = recipe.learning_rate_at(self.epoch * steps + s, steps)
+            self.optimizer.learning_rate.assign(rate)
+            batch = slice(s * recipe.batch_size, (s + 1) * recipe.batch_size)
+            value, hits = self._step(faces[batch], labels[batch])
+            total_loss += float(value)
+            total_hits += float(hits)
+            progress(recipe.batch_size)
+        self.epoch += 1
+        seen = steps * recipe.batch_size
+        return {'epoch': self.epoch, 'loss': total_loss / steps, 'accuracy': total_hits / seen,
+                'learning_rate': rate, 'seconds': round(time.monotonic() - started, 1),
+                'cpu_seconds': round(time.process_time() - cpu, 1)}
+
+    def validate(self, val: FaceSet) -> float:
+        """Top-1 accuracy on val, each face averaged with its mirror (as the pipeline does)."""
+        faces = preprocess(list(val.images), self.recipe.network.input_size)
+        return float(np.mean(flip_averaged(self.model, faces).argmax(1) == val.labels))
+
+    def checkpoint(self, record: dict) -> None:
+        """Round the state to float16, continue from it, write it, and log the epoch."""
+        model_state = _state(self.model.variables)
+        optimizer_state = _state(self.optimizer.variables)
+        _restore(self.model.variables, model_state)
+        _restore(self.optimizer.variables, optimizer_state)
+        if record.get('val_accuracy', -1.0) > self.best:
+            self.best = record['val_accuracy']
+            _save(self.out / BEST, {'model': model_state},
+                  {'recipe': self.recipe.to_json(), 'epoch': self.epoch,
+                   'val_accuracy': self.best})
+        _save(self.out / CHECKPOINT, {'model': model_state, 'optimizer': optimizer_state},
+              {'recipe': self.recipe.to_json(), 'epoch': self.epoch,
+               'best_accuracy': self.best})
+        with open(self.out / EPOCH_LOG, 'a') as log:
+            log.write(json.dumps(record) + '\n')
+
+
+def train(train_set: FaceSet, val_set: Optional[FaceSet], out: Path, recipe: Recipe,
+          resume: bool, progress_factory: Callable[[int, str], object],
+          until_epoch: Optional[int] = None) -> Trainer:
+    """Run epochs until the recipe's last (or until_epoch), checkpointing each one.
+
+    progress_factory(total, description) gives a context manager with update(n).
+    """
+    trainer = Trainer(out, recipe, resume)
+    last = min(trainer.recipe.epochs, until_epoch or trainer.recipe.epochs)
+    while trainer.epoch < last:
+        steps = len(train_set) // trainer.recipe.batch_size
+        with progress_factory(steps * trainer.recipe.batch_size,
+                              f'epoch {trainer.epoch + 1}/{trainer.recipe.epochs}') as bar:
+            record = trainer.run_epoch(train_set, bar.update)
+        if val_set is not None:
+            record['val_accuracy'] = trainer.validate(val_set)
+        trainer.checkpoint(record)
+        print(json.dumps(record), flush=True)
+    return trainer
