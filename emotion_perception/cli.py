@@ -251,7 +251,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                                               ('host', args.unity_host),
                                               ('allow', args.unity_allow),
                                               ('websocket_port', args.websocket_port),
-                                              ('compat', args.compat))
+                                              ('compat', args.compat),
+                                              ('osc_targets', ','.join(args.osc or []) or None))
               if value is not None}
     record = None if args.record is None else {'output': args.record, 'raw': args.record_raw}
     return run(args.source, Path(args.params) if args.params else None, bridge,
@@ -352,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='ROS 2 discovery range (default: the environment\'s '
                         'ROS_AUTOMATIC_DISCOVERY_RANGE, else localhost: images and faces '
                         'stay on this machine)')
+    p.add_argument('--osc', metavar='HOST:PORT', action='append',
+                   help='also send one OSC bundle per frame there (TouchDesigner, Max; '
+                        'docs/osc.md); repeat for several receivers')
     p.add_argument('--record', metavar='BAG', help='also record the graph into this bag '
                                                    'folder (compressed images, faces, health)')
     p.add_argument('--record-raw', action='store_true', help='record raw images instead')

@@ -55,6 +55,8 @@ ARGUMENTS = (
     ('log_level', 'info', 'Log level: debug, info, warn, error or fatal'),
     ('debug_image', '', 'true/false: publish the annotated debug_image while someone '
                         'subscribes (empty: params_file\'s)'),
+    ('osc_targets', '', 'host:port,... receivers of one OSC bundle per frame (TouchDesigner, '
+                        'Max; empty: params_file\'s, default off)'),
     ('classifier', '', 'Expression model: trained (the project\'s) or fer (the original '
                        'scripts\' mini-XCEPTION) (empty: params_file\'s)'),
     ('image_topic', 'image_raw', 'Topic the camera publishes and perception reads'),
@@ -76,6 +78,7 @@ OVERRIDES = {
     'websocket_port': ('unity_bridge', 'websocket_port', int),
     'debug_image': ('perception', 'debug_image', bool),
     'classifier': ('perception', 'classifier', str),
+    'osc_targets': ('unity_bridge', 'osc_targets', str),
 }
 
 

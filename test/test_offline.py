@@ -43,6 +43,22 @@ def test_process_writes_one_schema_line_per_frame(demo_video, tmp_path):
     assert '45 frames' in proc.stderr
 
 
+def test_process_with_either_classifier_and_a_wrong_one(demo_video, tmp_path):
+    out = tmp_path / 'fer.jsonl'
+    proc = _cli('process', str(demo_video), '--output', str(out), '--classifier', 'fer',
+                '--max-frames', '10')
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(lines) == 10 and {f['expression'] for o in lines for f in o['faces']} == {'Happy'}
+    params = tmp_path / 'params.yaml'
+    params.write_text('perception:\n  ros__parameters:\n    classifier: resnet\n')
+    proc = _cli('process', str(demo_video), '--output', str(out), '--params', str(params))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "emotion-perception process: error: classifier must be one of trained, fer, "
+        "got 'resnet'"]
+
+
 def test_process_truncated_video_keeps_what_it_can(demo_video, tmp_path):
     cut = tmp_path / 'cut.avi'
     data = demo_video.read_bytes()

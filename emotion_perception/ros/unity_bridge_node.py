@@ -1,10 +1,11 @@
-"""unity_bridge node: `faces` in, one JSON line per message out to every Unity TCP client."""
+"""unity_bridge node: `faces` in; JSON lines out to Unity (TCP, WebSocket), OSC bundles out."""
 
 import sys
 from typing import Optional
 
 from rclpy.node import Node
 
+from emotion_perception.io.osc_out import OscSender, parse_targets
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.schema import (
     dumps_document,
@@ -45,6 +46,11 @@ BRIDGE_PARAMETERS = (
               'from this machine; clients that send no Origin (Unity players) always may'),
     ParamSpec('max_rate', 0.0, 'Messages per second cap for all clients (0 = no cap)',
               0.0, 1000.0),
+    ParamSpec('osc_targets', '', 'Comma-separated host:port receivers of one OSC bundle per '
+              'frame (TouchDesigner, Max); empty = OSC off. An address of another machine '
+              'sends the faces (no images) there: name it only if you mean to'),
+    ParamSpec('osc_slots', 8, 'Face slots in the OSC address space (/face/1 ... /face/N); '
+              'faces beyond them are counted, not sent', 1, 64),
 )
 
 
@@ -53,10 +59,13 @@ class UnityBridgeNode(Node):
 
     def __init__(self, **kwargs) -> None:
         self._server: Optional[UnityServer] = None
+        self._osc: Optional[OscSender] = None
         super().__init__('unity_bridge', **kwargs)
         with reported(self):
             p = declare(self, BRIDGE_PARAMETERS, read_only=True)
             allow = networks(a for a in p['allow'].split(',') if a.strip())
+            osc = OscSender(parse_targets(p['osc_targets']), p['osc_slots'],
+                            self.get_logger().warning)
             server = UnityServer(p['host'], p['port'], dumps_line(hello_json()),
                                  p['queue_size'], p['max_rate'], self.get_logger().info,
                                  allow, p['compat'], p['legacy_rate'],
@@ -67,9 +76,10 @@ class UnityBridgeNode(Node):
                 server.start()
             except OSError as exc:
                 server.stop()
+                osc.close()
                 raise ValueError(f'cannot listen on {p["host"]}:{p["port"]} (WebSocket '
                                  f'{p["websocket_port"]}): {exc.strerror or exc}') from exc
-        self._server = server
+        self._server, self._osc = server, osc
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         # Image stamp to the lines handed to the server: what the camera-to-Unity path costs
         # before the socket.
@@ -78,6 +88,9 @@ class UnityBridgeNode(Node):
         ws = self._server.websocket_port
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port} (TCP)'
                                + (f' and WebSocket port {ws}' if ws is not None else ''))
+        for host, port in osc.targets:
+            self.get_logger().info(f'sending OSC to {host}:{port}' + (
+                '' if is_loopback(host) else ' (another machine: the faces leave this one)'))
         if not is_loopback(p['host']) and not allow:
             self.get_logger().warn(f'listening on {p["host"]} but `allow` is empty: only '
                                    f'clients on this machine are accepted')
@@ -92,22 +105,27 @@ class UnityBridgeNode(Node):
         result = msg_to_result(msg)
         self._server.publish(dumps_line(frame_to_json(result)),
                              dumps_document(legacy_frame_json(result)))
+        self._osc.send(result)
         self._latency.add(self.get_clock().now().nanoseconds * 1e-9 -
                           stamp_seconds(msg.header.stamp))
 
     def _report(self) -> Report:
         """Diagnostics: clients and message counts."""
-        s = self._server.stats
+        s, osc = self._server.stats, self._osc.stats
         return OK, f'{s.clients} Unity client(s)', {
             'clients': s.clients, 'legacy_clients': s.legacy_clients,
             'connections': s.connections, 'refused': s.refused,
             'sent': s.sent, 'dropped': s.dropped, 'rate_limited': s.rate_limited,
-            'ignored_input_lines': s.garbage, **self._latency.figures()}
+            'ignored_input_lines': s.garbage, 'osc_targets': len(self._osc.targets),
+            'osc_bundles': osc.bundles, 'osc_bytes': osc.bytes, 'osc_errors': osc.errors,
+            **self._latency.figures()}
 
     def destroy_node(self) -> None:
         """Close the clients and the socket before the node goes."""
         if self._server is not None:
             self._server.stop()
+        if self._osc is not None:
+            self._osc.close()
         super().destroy_node()
 
 
