@@ -223,8 +223,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from emotion_perception.training.network import NetworkConfig
 
     check_run_folder(Path(args.out), args.resume)
-    recipe = Recipe(network=NetworkConfig(widths=tuple(args.widths)), epochs=args.epochs,
-                    batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed)
+    recipe = Recipe(network=NetworkConfig(widths=tuple(args.widths)),
+                    epochs=args.epochs or Recipe.epochs, batch_size=args.batch_size,
+                    learning_rate=args.lr, seed=args.seed)
     size = recipe.network.input_size
     train_set = load(Path(args.train_dir), size, args.limit_per_class)
     val_set = load(Path(args.val), size, args.limit_per_class) if args.val else None
@@ -237,7 +238,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     disable=not sys.stderr.isatty(), dynamic_ncols=True)
 
     trainer = train(train_set, val_set, Path(args.out), recipe, args.resume, bar,
-                    args.until_epoch)
+                    args.until_epoch, replan_epochs=args.epochs if args.resume else None)
     print(f'train: epoch {trainer.epoch}/{trainer.recipe.epochs} in {args.out} '
           f'(best validation accuracy {trainer.best:.4f})', file=sys.stderr)
     return 0
@@ -324,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                 'epochs.jsonl')
     p.add_argument('--resume', action='store_true', help='go on from the run folder\'s '
                                                          'checkpoint (its recipe wins)')
-    p.add_argument('--epochs', type=int, default=40, help='planned epochs (cosine schedule)')
+    p.add_argument('--epochs', type=int, help='planned epochs of the cosine schedule (default '
+                                              '40; with --resume: re-plan the rest of the '
+                                              'schedule to end there)')
     p.add_argument('--until-epoch', type=int, help='stop after this epoch (resume later)')
     p.add_argument('--widths', type=int, nargs=4, default=[16, 32, 64, 128],
                    help='channels of the four convolution stages')

@@ -103,6 +103,20 @@ def test_a_resumed_run_is_the_same_run(dataset, straight_run, tmp_path):
     assert [r['epoch'] for r in logged] == [1, 2]
 
 
+def test_a_resumed_run_can_move_the_end_of_its_schedule(dataset, straight_run, tmp_path):
+    import shutil
+
+    out = tmp_path / 'replanned'
+    shutil.copytree(straight_run, out)
+    proc = _cli('train', str(dataset[0]), '--out', str(out), '--resume', '--epochs', '2')
+    assert proc.returncode == 0 and 'epoch 2/2' in proc.stderr  # nothing left to do
+    proc = _cli('train', str(dataset[0]), '--out', str(out), '--resume', '--epochs', '1')
+    assert proc.returncode == 2 and 'at epoch 2 already' in proc.stderr
+    _train(*dataset, out, '--resume', '--epochs', '3')
+    _, meta = load_arrays(out / CHECKPOINT)
+    assert meta['epoch'] == 3 and meta['recipe']['epochs'] == 3
+
+
 def test_a_second_run_into_a_used_folder_is_refused(dataset, straight_run):
     proc = _cli('train', str(dataset[0]), '--out', str(straight_run))
     assert proc.returncode == 2 and 'pass --resume' in proc.stderr

@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -124,7 +124,8 @@ def flip_averaged(model, faces: np.ndarray, batch: int = 512) -> np.ndarray:
 class Trainer:
     """One training run in one folder: checkpoint, best weights and epoch log."""
 
-    def __init__(self, out: Path, recipe: Recipe, resume: bool) -> None:
+    def __init__(self, out: Path, recipe: Recipe, resume: bool,
+                 replan_epochs: Optional[int] = None) -> None:
         with banners_hidden():
             import keras
             import tensorflow as tf
@@ -136,6 +137,11 @@ class Trainer:
         if resume:
             groups, meta = load_arrays(out / CHECKPOINT)
             recipe = Recipe.from_json(meta['recipe'])
+            if replan_epochs and replan_epochs != recipe.epochs:
+                if replan_epochs <= int(meta['epoch']):
+                    raise ValueError(f'--epochs {replan_epochs}: the run is at epoch '
+                                     f'{meta["epoch"]} already')
+                recipe = replace(recipe, epochs=replan_epochs)
         self.recipe = recipe
         keras.utils.set_random_seed(recipe.seed)
         tf.config.experimental.enable_op_determinism()
@@ -215,12 +221,14 @@ class Trainer:
 
 def train(train_set: FaceSet, val_set: Optional[FaceSet], out: Path, recipe: Recipe,
           resume: bool, progress_factory: Callable[[int, str], object],
-          until_epoch: Optional[int] = None) -> Trainer:
+          until_epoch: Optional[int] = None, replan_epochs: Optional[int] = None) -> Trainer:
     """Run epochs until the recipe's last (or until_epoch), checkpointing each one.
 
     progress_factory(total, description) gives a context manager with update(n).
+    replan_epochs, on resume, moves the end of the cosine schedule (the rest of the
+    schedule is re-planned from the epoch reached; the epoch log shows the change).
     """
-    trainer = Trainer(out, recipe, resume)
+    trainer = Trainer(out, recipe, resume, replan_epochs)
     last = min(trainer.recipe.epochs, until_epoch or trainer.recipe.epochs)
     while trainer.epoch < last:
         steps = len(train_set) // trainer.recipe.batch_size
