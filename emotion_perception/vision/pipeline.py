@@ -102,6 +102,19 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     raise ValueError(f'expected a gray, BGR or BGRA image, got shape {image.shape}')
 
 
+def _unexplained(changes: list[Box], faces: list[Box]) -> int:
+    """Changed area (pixels) not explained by known faces moving: outside their boxes.
+
+    Faces that move change their own surroundings every frame; only change elsewhere
+    (the lights, a cut, the camera moving) means the picture as a whole changed.
+    """
+    total = 0
+    for region in changes:
+        inside = max((region.intersection(f) for f in faces), default=0)
+        total += region.area - inside
+    return total
+
+
 def _covered(region: Box, searched: list[Box]) -> bool:
     """Whether a changed region's centre lies in an area already searched for faces."""
     cx, cy = region.center
@@ -123,11 +136,16 @@ class _Found:
     carried: bool = False
 
 
-def _distinct(found: list[_Found], max_iou: float = 0.5) -> list[_Found]:
-    """Drop finds that mostly repeat an earlier one (two searches finding one face)."""
+def _distinct(found: list[_Found], max_shared: float = 0.5) -> list[_Found]:
+    """Drop finds that mostly repeat an earlier one (followed faces come first and win).
+
+    A repeat is two searches finding one face, or Haar finding a second, smaller "face"
+    inside a face: more than `max_shared` of the smaller box inside the other.
+    """
     kept: list[_Found] = []
     for f in found:
-        if all(f.box.iou(k.box) <= max_iou for k in kept):
+        if all(f.box.intersection(k.box) <= max_shared * min(f.box.area, k.box.area)
+               for k in kept):
             kept.append(f)
     return kept
 
@@ -234,23 +252,28 @@ class FacePipeline:
         cfg = self.config
         changes = self._changes.regions(gray)
         known = [t for t in self._tracker.tracks if t.missed == 0]
+        searched = [t.box.grown(cfg.detector.roi_margin) for t in known]
         changed_most = changes is None or \
-            sum(r.area for r in changes) > cfg.max_change * gray.size
+            _unexplained(changes, searched) > cfg.max_change * gray.size
         if changes is None or (changed_most and not known) or cfg.detect_every == 1:
             self._search.discard()
             return self._kept(gray, [_Found(b) for b in self._detector.detect(gray)])
         if changed_most:
-            self._search.discard()
-            self._search.start(frame, gray)
+            # Never restarted while one is in flight: a scene that keeps changing would
+            # otherwise discard every search before its faces are due, and lose faces
+            # for good. Its boxes are confirmed in the frame they join anyway.
+            if not self._search.busy:
+                self._search.start(frame, gray)
             changes = []
         # dlib fits the faces followed by flow longest; ties by id (reproducible).
         order = sorted(known, key=lambda t: (-t.carried, t.id))
         flows = self._flows(gray, order[cfg.landmark_budget:]) if cfg.landmarks else {}
         found = [f for f in (self._follow(gray, t, flows.get(t.id)) for t in known)
                  if f is not None]
-        # A face missed lately is looked for again where it was, if something moved there.
+        # A face missed lately is looked for again where it was, if something moved there
+        # (anywhere, when most of the picture changed).
         for track in self._tracker.tracks:
-            if track.missed and any(track.box.iou(c) > 0.0 for c in changes):
+            if track.missed and (changed_most or any(track.box.iou(c) > 0.0 for c in changes)):
                 box = self._detector.detect_near(gray, track.box)
                 if box is not None:
                     found.append(_Found(box))
@@ -261,7 +284,6 @@ class FacePipeline:
                 near = self._detector.detect_near(gray, box)
                 if near is not None:
                     found.append(_Found(near))
-        searched = [t.box.grown(cfg.detector.roi_margin) for t in known]
         found += [_Found(b) for region in changes if not _covered(region, searched)
                   for b in self._detector.detect_in(gray, region.grown(0.5))]
         return self._kept(gray, found)

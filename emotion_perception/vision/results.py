@@ -27,11 +27,15 @@ class Box:
         """Box area in square pixels."""
         return self.width * self.height
 
-    def iou(self, other: 'Box') -> float:
-        """Intersection over union with another box, 0..1."""
+    def intersection(self, other: 'Box') -> int:
+        """Area shared with another box, square pixels."""
         ix = max(0, min(self.x + self.width, other.x + other.width) - max(self.x, other.x))
         iy = max(0, min(self.y + self.height, other.y + other.height) - max(self.y, other.y))
-        inter = ix * iy
+        return ix * iy
+
+    def iou(self, other: 'Box') -> float:
+        """Intersection over union with another box, 0..1."""
+        inter = self.intersection(other)
         union = self.area + other.area - inter
         return inter / union if union > 0 else 0.0
 
