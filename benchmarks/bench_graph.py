@@ -3,8 +3,10 @@
 Scenes from `scenes.py` (people coming and going every 1-2 s, lights switching) as 30 fps
 videos feed the camera node; two TCP clients read at once. For each scene and each way of
 running (`emotion-perception run`, one process; `ros2 launch`, three processes, when the
-ROS tools are installed) it prints each client's messages per second and camera-to-socket
-latency (receive time minus the message's `stamp`, p50/p99/max). The original loop's row
+ROS tools are installed) it prints the faces per message against the scene's own mean
+count (the grid scene always holds 8: a lost face shows there), each client's messages per
+second and camera-to-socket latency (receive time minus the message's `stamp`,
+p50/p99/max). The original loop's row
 is its webcam loop on the same video: frames arrive at 30 fps, it takes the newest when it
 is free, and its latency is from a frame's arrival to its faces being ready to send.
 Run: `make bench` (or `python benchmarks/bench_graph.py --seconds 20`).
@@ -26,7 +28,7 @@ from typing import Optional
 
 import cv2
 import numpy as np
-from scenes import Scene, write_scene
+from scenes import GridScene, Scene, write_scene
 
 from emotion_perception.vision.model_store import default_models_dir
 
@@ -34,8 +36,12 @@ from seed_loop import SeedLoop
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
-SCENES = (('640x480, 3 faces', 640, 480, 3), ('1280x720, 3 faces', 1280, 720, 3),
-          ('640x480, 8 faces', 640, 480, 8))
+SCENES = (('640x480, 3 faces', lambda: Scene(640, 480, 3)),
+          ('1280x720, 3 faces', lambda: Scene(1280, 720, 3)),
+          ('640x480, 8 faces', lambda: Scene(640, 480, 8)),
+          ('640x480, 8 drifting faces', lambda: GridScene(640, 480, 8)))
+#: Frames of each scene's video (the camera loops it).
+FRAMES = 600
 
 
 def read_client(port: int, seconds: float, out: dict) -> None:
@@ -44,12 +50,14 @@ def read_client(port: int, seconds: float, out: dict) -> None:
     sock.sendall(b'{"type":"hello"}\n')
     lines = sock.makefile('rb')
     lines.readline()  # hello
-    latencies, started = [], time.time()
+    latencies, faces, started = [], [], time.time()
     while time.time() - started < seconds:
         obj = json.loads(lines.readline())
         latencies.append(time.time() - obj['stamp'])
+        faces.append(obj['faceCount'])
     out['rate'] = len(latencies) / seconds
     out['latency'] = np.array(latencies) * 1000
+    out['faces'] = float(np.mean(faces))
     sock.close()
 
 
@@ -113,13 +121,14 @@ def seed_live(video: Path, seeds: SeedLoop, seconds: float) -> dict:
             break
         frames.append(frame)
     started = time.perf_counter()
-    latencies = []
+    latencies, faces = [], []
     while time.perf_counter() - started < seconds:
         index = int((time.perf_counter() - started) * 30)
         arrived = started + index / 30
-        seeds.process(frames[index % len(frames)])
+        faces.append(len(seeds.process(frames[index % len(frames)])))
         latencies.append(time.perf_counter() - arrived)
-    return {'rate': len(latencies) / seconds, 'latency': np.array(latencies) * 1000}
+    return {'rate': len(latencies) / seconds, 'latency': np.array(latencies) * 1000,
+            'faces': float(np.mean(faces))}
 
 
 def launch_env(work: Path) -> Optional[dict]:
@@ -152,12 +161,13 @@ def machine() -> str:
     return f'{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}'
 
 
-def row(scene: str, how: str, clients: list[dict]) -> str:
-    """One table row: the slower client's rate, latencies over both clients."""
+def row(scene: str, how: str, clients: list[dict], true_faces: float) -> str:
+    """One table row: faces per message, rate (the slower client's), latencies (both)."""
     lat = np.concatenate([c['latency'] for c in clients])
     rate = min(c['rate'] for c in clients)
-    return (f'| {scene} | {how} | {rate:.1f} | {np.percentile(lat, 50):.0f} | '
-            f'{np.percentile(lat, 99):.0f} | {lat.max():.0f} |')
+    faces = min(c['faces'] for c in clients)
+    return (f'| {scene} | {how} | {faces:.2f} of {true_faces:.2f} | {rate:.1f} | '
+            f'{np.percentile(lat, 50):.0f} | {np.percentile(lat, 99):.0f} | {lat.max():.0f} |')
 
 
 def main() -> int:
@@ -181,24 +191,27 @@ def main() -> int:
         elif ros is not None:
             ros.update(ROS_DOMAIN_ID=env['ROS_DOMAIN_ID'],
                        ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
-        print('| scene | how it runs | msg/s per client | p50 ms | p99 ms | max ms |')
-        print('| --- | --- | --- | --- | --- | --- |')
-        for name, width, height, faces in SCENES:
+        print('| scene | how it runs | faces/msg (scene) | msg/s per client | p50 ms | '
+              'p99 ms | max ms |')
+        print('| --- | --- | --- | --- | --- | --- | --- |')
+        for index, (name, make) in enumerate(SCENES):
             if args.scene and name not in args.scene:
                 continue
-            video = write_scene(work / f'{width}x{height}_{faces}.avi',
-                                Scene(width, height, faces), 600)
-            print(row(name, 'original loop', [seed_live(video, seeds, args.seconds)]),
+            scene = make()
+            video = write_scene(work / f'scene{index}.avi', scene, FRAMES)
+            truth = float(np.mean([len(scene.present(i)) for i in range(FRAMES)]))
+            print(row(name, 'original loop', [seed_live(video, seeds, args.seconds)], truth),
                   flush=True)
             run = [str(BIN / 'emotion-perception'), 'run', '--source', str(video),
                    '--unity-port', str(args.port), '--websocket-port', '-1']
-            print(row(name, '`run`', measure(run, env, args.port, args.seconds)), flush=True)
+            print(row(name, '`run`', measure(run, env, args.port, args.seconds), truth),
+                  flush=True)
             if ros is not None:
                 launch = [str(BIN / 'ros2'), 'launch', 'emotion_perception',
                           'bringup.launch.py', f'source:={video}',
                           f'unity_port:={args.port}', 'websocket_port:=-1']
                 print(row(name, '`ros2 launch`', measure(launch, ros, args.port,
-                                                         args.seconds)), flush=True)
+                                                         args.seconds), truth), flush=True)
     return 0
 
 

@@ -1,9 +1,13 @@
 """Hard scenes for the benchmarks: people walking in and out, lights changing, any size.
 
-Each of `faces` places in the picture (a grid cell) shows a person for 1-2 s, empty for
-0.2-0.6 s, then a new person: the astronaut's face mirrored or not, at a new size, tint
-and path. The whole picture's brightness drifts and, every few seconds, jumps (lights
-switched), which makes more than a third of the frame change at once.
+`Scene`: each of `faces` places in the picture (a grid cell) shows a person for 1-2 s,
+empty for 0.2-0.6 s, then a new person: the astronaut's face mirrored or not, at a new
+size, tint and path. The whole picture's brightness drifts and, every few seconds, jumps
+(lights switched), which makes more than a third of the frame change at once.
+
+`GridScene`: every cell always holds a face that drifts a few pixels a frame, replaced by
+another person (look) at the same place every few seconds: people standing in front of
+the camera, moving a little, the scene that once lost faces for good.
 """
 
 import math
@@ -44,10 +48,14 @@ def _background(width: int, height: int, rng: random.Random) -> np.ndarray:
 class Scene:
     """A reproducible sequence of frames; `present()` is the ground truth of who is where."""
 
+    #: How far a face swings, as a fraction of the room its cell leaves around it.
+    SWING = 0.12
+
     def __init__(self, width: int, height: int, faces: int = 3, fps: float = 30.0,
-                 seed: int = 1, lights: bool = True) -> None:
+                 seed: int = 1, lights: bool = True, speed: float = 1.0) -> None:
         rng = random.Random(seed)
         self.width, self.height, self.fps, self.lights = width, height, fps, lights
+        self.speed = speed
         columns = min(faces, 4)
         rows = math.ceil(faces / columns)
         self._cells = [(c * width // columns, r * height // rows, width // columns,
@@ -80,8 +88,8 @@ class Scene:
             v = next((v for v in visits if v.start <= index < v.end), None)
             if v is None:
                 continue
-            swing = 0.12 * (min(cell[2], cell[3]) - v.side)
-            t = (index - v.start) / self.fps
+            swing = self.SWING * (min(cell[2], cell[3]) - v.side)
+            t = (index - v.start) / self.fps * self.speed
             out.append((int(v.x + swing * math.sin(1.3 * t + v.phase)),
                         int(v.y + swing * math.cos(0.9 * t + v.phase)), v))
         return out
@@ -103,6 +111,28 @@ class Scene:
             frame[y:y + v.side, x:x + v.side] = np.clip(face * np.array(v.tint), 0, 255)
         gain = self.brightness(index)
         return frame if gain == 1.0 else cv2.convertScaleAbs(frame, alpha=gain)
+
+
+class GridScene(Scene):
+    """Faces always there, drifting 1-3 px a frame, each replaced every `swap` seconds."""
+
+    SWING = 0.4
+
+    def __init__(self, width: int, height: int, faces: int = 8, swap: float = 5.0,
+                 seed: int = 2) -> None:
+        self.swap = swap
+        super().__init__(width, height, faces, seed=seed, lights=False, speed=3.0)
+
+    def _plan(self, cell: tuple[int, int, int, int], rng: random.Random,
+              horizon: int = 100_000) -> list[Visit]:
+        """Back-to-back visits of `swap` seconds at the cell's centre, the largest size."""
+        cx, cy, cw, ch = cell
+        side = int(min(cw, ch) * 0.62)
+        length = int(self.swap * self.fps)
+        return [Visit(t, t + length, side, cx + (cw - side) / 2, cy + (ch - side) / 2,
+                      rng.uniform(0, 2 * math.pi), rng.random() < 0.5,
+                      tuple(rng.uniform(0.8, 1.15) for _ in range(3)))
+                for t in range(-rng.randint(0, length), horizon, length)]
 
 
 def write_scene(path: Path, scene: Scene, frames: int) -> Path:
