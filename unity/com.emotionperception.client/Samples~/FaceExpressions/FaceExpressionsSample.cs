@@ -13,6 +13,22 @@ namespace EmotionPerception.Samples
         [Tooltip("Width of the area, in world units, that the camera image maps onto")]
         public float areaWidth = 8f;
 
+        [Header("Notice to visitors (EU AI Act, Art. 50(3): tell people emotion recognition runs)")]
+        [Tooltip("Show the notice on screen while the scene runs")]
+        public bool showNotice = true;
+
+        [TextArea(3, 6)]
+        [Tooltip("What visitors read; say who runs the installation and how to reach them")]
+        public string noticeText =
+            "This installation uses a camera to recognise facial expressions of the people in " +
+            "front of it. No images are stored or sent anywhere, and nothing identifies you. " +
+            "Operator: <name, contact>";
+
+        [Tooltip("Font size of the notice, in pixels")]
+        public int noticeFontSize = 20;
+
+        private GUIStyle _noticeStyle;
+
         private readonly Dictionary<int, GameObject> _markers = new Dictionary<int, GameObject>();
         private EmotionPerceptionClient _client;
 
@@ -29,6 +45,17 @@ namespace EmotionPerception.Samples
             _client.faceAppeared.RemoveListener(OnAppeared);
             _client.faceDisappeared.RemoveListener(OnDisappeared);
             _client.frameArrived.RemoveListener(OnFrame);
+        }
+
+        private void OnGUI()
+        {
+            if (!showNotice || string.IsNullOrEmpty(noticeText))
+                return;
+            if (_noticeStyle == null)
+                _noticeStyle = new GUIStyle(GUI.skin.box) { wordWrap = true, alignment = TextAnchor.MiddleCenter };
+            _noticeStyle.fontSize = noticeFontSize;
+            float height = noticeFontSize * 4f;
+            GUI.Box(new Rect(10f, Screen.height - height - 10f, Screen.width - 20f, height), noticeText, _noticeStyle);
         }
 
         private void OnAppeared(Face face)
