@@ -256,8 +256,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                               ('osc_targets', ','.join(args.osc or []) or None))
               if value is not None}
     record = None if args.record is None else {'output': args.record, 'raw': args.record_raw}
+    camera = {'schedule': args.schedule} if args.schedule is not None else {}
     return run(args.source, Path(args.params) if args.params else None, bridge,
-               args.discovery, record)
+               args.discovery, record, camera)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -356,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='ROS 2 discovery range (default: the environment\'s '
                         'ROS_AUTOMATIC_DISCOVERY_RANGE, else localhost: images and faces '
                         'stay on this machine)')
+    p.add_argument('--schedule', metavar='HOURS',
+                   help='opening hours, local time, e.g. "Mon-Fri 09:00-18:00; Sat,Sun '
+                        '10:00-16:00": the camera is released and the graph rests outside '
+                        'them ("" = always open)')
     p.add_argument('--osc', metavar='HOST:PORT', action='append',
                    help='also send one OSC bundle per frame there (TouchDesigner, Max; '
                         'docs/osc.md); repeat for several receivers')

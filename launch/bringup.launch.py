@@ -55,6 +55,9 @@ ARGUMENTS = (
     ('log_level', 'info', 'Log level: debug, info, warn, error or fatal'),
     ('debug_image', '', 'true/false: publish the annotated debug_image while someone '
                         'subscribes (empty: params_file\'s)'),
+    ('schedule', '', 'Opening hours, e.g. "Mon-Fri 09:00-18:00; Sat,Sun 10:00-16:00": outside '
+                     'them the camera is released and the graph rests (empty: '
+                     'params_file\'s, default always open)'),
     ('osc_targets', '', 'host:port,... receivers of one OSC bundle per frame (TouchDesigner, '
                         'Max; empty: params_file\'s, default off)'),
     ('classifier', '', 'Expression model: trained (the project\'s) or fer (the original '
@@ -79,6 +82,7 @@ OVERRIDES = {
     'debug_image': ('perception', 'debug_image', bool),
     'classifier': ('perception', 'classifier', str),
     'osc_targets': ('unity_bridge', 'osc_targets', str),
+    'schedule': ('camera', 'schedule', str),
 }
 
 

@@ -272,6 +272,8 @@ def test_missing_video_is_one_clear_line_and_the_camera_keeps_retrying():
     ('perception_node', 'smoothing:=5.0', 'smoothing'),
     ('unity_bridge_node', 'port:=70000', 'port'),
     ('camera_node', 'rate:=fast', 'rate'),
+    ('camera_node', 'schedule:=Mo 9-18', 'schedule rule'),
+    ('unity_bridge_node', 'osc_targets:=localhost', 'OSC target'),
 ])
 def test_a_bad_parameter_value_is_one_clear_error(executable, param, message):
     proc = _run_node(executable, '-p', param, seconds=60)

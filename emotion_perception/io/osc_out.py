@@ -61,6 +61,8 @@ ADDRESSES: tuple[tuple[str, str, str, str], ...] = (
     ('/room/arousal', 'f', '-1 to 1', 'mean arousal of the faces (0 with nobody)'),
     ('/room/dominant', 's', 'Angry ... Neutral, none', 'the most frequent expression '
                                                        '(none with nobody)'),
+    ('/status', 's', 'open, paused', 'a message of its own (no bundle): paused outside the '
+                                     'opening hours (every 2 s while paused), open again'),
 )
 
 
@@ -216,9 +218,17 @@ class OscSender:
 
     def send(self, result: FrameResult) -> None:
         """Send the frame's bundle to every target; a failing one is logged, not raised."""
-        if not self._sockets:
-            return
-        data = self.bundle(result)
+        if self._sockets:
+            self._send(self.bundle(result))
+            self.stats.bundles += 1
+
+    def send_status(self, state: str) -> None:
+        """Say `open` or `paused` (the opening hours) to every target."""
+        if self._sockets:
+            self._send(_message('/status', state, 's'))
+
+    def _send(self, data: bytes) -> None:
+        """One datagram to every target; a failing one is logged, not raised."""
         for name, sock in self._sockets:
             try:
                 sock.send(data)
@@ -231,7 +241,6 @@ class OscSender:
                           }.get(exc.errno, exc.strerror or str(exc))
                 self._throttle(f'OSC errors for {name}', f'OSC target {name}: {reason}; '
                                                          f'still sending to it')
-        self.stats.bundles += 1
 
     def close(self) -> None:
         """Close the sockets."""

@@ -76,6 +76,15 @@ def hello_json() -> dict[str, Any]:
             'expressions': list(EXPRESSIONS)}
 
 
+def status_json(state: str) -> dict[str, Any]:
+    """Whether the graph works: `open`, or `paused` outside its opening hours.
+
+    Sent when it changes, and every few seconds while paused, so a client tells a closed
+    exhibit from a broken link. Clients that know only `faces` skip it.
+    """
+    return {'type': 'status', 'state': state}
+
+
 def dumps_line(obj: dict[str, Any]) -> bytes:
     """Compact JSON plus newline, as sent on the socket and written to `.jsonl`."""
     return json.dumps(obj, separators=(',', ':')).encode() + b'\n'

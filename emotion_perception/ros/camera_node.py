@@ -1,22 +1,27 @@
 """camera node: publishes `image_raw` (sensor_msgs/Image) and `image_raw/compressed` (JPEG).
 
 Any frame source: a camera, a video, an image folder, the demo scene, or a bag replayed at
-its recorded timing with its recorded stamps and frame_id.
+its recorded timing with its recorded stamps and frame_id. Outside its opening hours
+(`schedule`, or `~/set_enabled`) it releases the source (the camera's LED goes off) and
+publishes nothing, so the whole graph rests; `enabled` (latched) tells the others.
 """
 
 import array
 import sys
 import threading
+from datetime import datetime
 from typing import Optional
 
 import cv2
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Header
+from std_msgs.msg import Bool, Header
+from std_srvs.srv import SetBool
 
 from emotion_perception.io.bag_source import BagSource, replayed
 from emotion_perception.io.bags import BagImage
+from emotion_perception.io.opening_hours import OpeningHours
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.sources import FrameSource, SourceError, open_source, paced
 from emotion_perception.ros.conversions import array_to_image, time_from_ns
@@ -28,6 +33,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
+from emotion_perception.ros.graph import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import declare
 
@@ -51,7 +57,16 @@ CAMERA_PARAMETERS = (
     ParamSpec('start_offset', 0.0, 'Seconds into a bag to start replaying from', 0.0, 1e7),
     ParamSpec('restamp', False, 'Stamp replayed bag images now instead of keeping their '
               'recorded stamps'),
+    ParamSpec('schedule', '', 'Opening hours in local time, e.g. "Mon-Fri 09:00-18:00; '
+              'Sat,Sun 10:00-16:00"; outside them the source is released and the graph '
+              'rests (empty = always open; ~/set_enabled overrides until the next change)'),
 )
+
+
+def _when(moment: Optional[datetime]) -> str:
+    """'Mon 09:00' (or 'further notice' for no scheduled change)."""
+    return moment.strftime('%a %H:%M') if moment else 'further notice'
+
 
 
 class CameraNode(Node):
@@ -62,6 +77,7 @@ class CameraNode(Node):
         super().__init__('camera', **kwargs)
         with reported(self):
             self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
+            self._hours = OpeningHours(self.params['schedule'])
         self._pub = self.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
         # As image_transport names it: after the remapped base, so image_raw:=/cam/image
         # publishes /cam/image/compressed.
@@ -72,9 +88,56 @@ class CameraNode(Node):
         self._state, self._published, self._error = 'opening', 0, ''
         self._skip_said = ''
         self._meter = RateMeter()
+        # Open or closed: set while open; the capture thread waits on it.
+        self._open = threading.Event()
+        self._override: Optional[bool] = None
+        self._override_until: Optional[datetime] = None
+        self._until: Optional[datetime] = None
+        self._enabled_pub = self.create_publisher(Bool, ENABLED_TOPIC, ENABLED_QOS)
+        self.create_service(SetBool, '~/set_enabled', self._on_set_enabled)
+        self._check_hours()
+        self.create_timer(1.0, self._check_hours)
         DiagnosticsReporter(self, 'image source', self._report)
         self._thread = threading.Thread(target=self._run, daemon=True, name='camera')
         self._thread.start()
+
+    def _now(self) -> datetime:
+        """Local time by the node's clock (simulated time with use_sim_time)."""
+        return datetime.fromtimestamp(self.get_clock().now().nanoseconds / 1e9)
+
+    def _check_hours(self) -> None:
+        """Open or close as the schedule (or an override, until its end) says."""
+        now = self._now()
+        if self._override is not None and self._override_until is not None \
+                and now >= self._override_until:
+            self._override = None
+        scheduled = self._hours.is_open(now)
+        is_open = scheduled if self._override is None else self._override
+        self._until = self._override_until if self._override is not None \
+            else self._hours.next_change(now)
+        if is_open == self._open.is_set() and self._state != 'opening':
+            return
+        if is_open:
+            self._open.set()
+        else:
+            self._open.clear()
+            self._state = 'closed'
+        self._enabled_pub.publish(Bool(data=is_open))
+        if not self._hours.always or self._override is not None or not is_open:
+            self.get_logger().info(f'{"open" if is_open else "closed"} until '
+                                   f'{_when(self._until)}')
+
+    def _on_set_enabled(self, request: SetBool.Request, response: SetBool.Response
+                        ) -> SetBool.Response:
+        """Open or close now, until the schedule's next change (or until called again)."""
+        now = self._now()
+        self._override = request.data
+        self._override_until = self._hours.next_change(now)
+        self._check_hours()
+        response.success = True
+        response.message = (f'{"open" if request.data else "closed"} until '
+                            f'{_when(self._override_until)}')
+        return response
 
     def _failed(self, exc: SourceError, state: str) -> None:
         """Say what is wrong once; the same failure again, retry after retry, stays quiet."""
@@ -83,7 +146,7 @@ class CameraNode(Node):
                                     f'{self.params["retry_period"]:.1f} s')
         self._error, self._state = str(exc), state
 
-    def _open(self) -> Optional[FrameSource]:
+    def _open_source(self) -> Optional[FrameSource]:
         """The configured source, or None (said once) when it cannot be opened now."""
         p = self.params
         try:
@@ -105,7 +168,10 @@ class CameraNode(Node):
     def _run(self) -> None:
         """Open, publish until the source ends or fails, re-open; until shutdown."""
         while not self._stop.is_set():
-            source = self._open()
+            if not self._open.is_set():
+                self._open.wait(0.5)
+                continue
+            source = self._open_source()
             if source is None:
                 self._stop.wait(self.params['retry_period'])
                 continue
@@ -113,6 +179,8 @@ class CameraNode(Node):
                 for frame in self._frames(source):
                     if self._stop.is_set():
                         return
+                    if not self._open.is_set():
+                        break  # closed: the finally releases the device
                     if self._error or self._state != 'publishing':
                         self._recovered(source)
                     self._publish(frame, getattr(source, 'last', None))
@@ -123,6 +191,8 @@ class CameraNode(Node):
                 continue
             finally:
                 source.close()
+            if not self._open.is_set():
+                continue
             self._state = 'finished'
             self.get_logger().info(f'{source.description} ended; set loop:=true to repeat it')
             return
@@ -182,10 +252,14 @@ class CameraNode(Node):
     def _report(self) -> Report:
         """Diagnostics: state, publish rate and frame count."""
         rate = self._meter.rate(self._published)
-        level = OK if self._state in ('publishing', 'finished') else (
+        level = OK if self._state in ('publishing', 'finished', 'closed') else (
             WARN if self._state == 'opening' else ERROR)
-        return level, self._error or self._state, {
+        message = (f'closed until {_when(self._until)}' if self._state == 'closed'
+                   else self._error or self._state)
+        return level, message, {
             'source': self.params['source'], 'state': self._state,
+            'schedule': self._hours.text or 'always open',
+            'open': str(self._open.is_set()).lower(), 'until': _when(self._until),
             'rate_hz': f'{rate:.1f}', 'published': self._published}
 
     def destroy_node(self) -> None:

@@ -13,6 +13,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Bool
 
 from emotion_perception.io.parameters import (
     CLASSIFIER,
@@ -35,6 +36,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
+from emotion_perception.ros.graph import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import changes, declare, rejected
 from emotion_perception.vision.annotate import annotate
@@ -80,6 +82,9 @@ class PerceptionNode(Node):
         self._latency = LatencyWindow()
         self._bad_encodings: set[str] = set()
         self._meter = RateMeter()
+        self._closed = False
+        self.create_subscription(Bool, ENABLED_TOPIC,
+                                 lambda msg: setattr(self, '_closed', not msg.data), ENABLED_QOS)
         DiagnosticsReporter(self, 'expression perception', self._report)
         self._worker = threading.Thread(target=self._work, daemon=True, name='perception')
         self._worker.start()
@@ -154,7 +159,9 @@ class PerceptionNode(Node):
         """Diagnostics: processing rate, latency, drops and rejected images."""
         rate = self._meter.rate(self._processed)
         level, message = OK, 'processing'
-        if self._rejected:
+        if self._closed:
+            message = 'resting: the graph is closed (opening hours)'
+        elif self._rejected:
             level, message = WARN, f'{self._rejected} images with unsupported encodings'
         elif not self._received:
             level, message = WARN, 'no images received yet'

@@ -147,11 +147,12 @@ def discovery_range(choice: Optional[str]) -> str:
 
 
 def run(source: str, params: Optional[Path], bridge: dict[str, Value],
-        discovery: Optional[str] = None, record: Optional[dict[str, Value]] = None) -> int:
+        discovery: Optional[str] = None, record: Optional[dict[str, Value]] = None,
+        camera: Optional[dict[str, Value]] = None) -> int:
     """Camera -> perception -> unity_bridge in this process, with the launch file's YAML.
 
-    `bridge` overrides unity_bridge parameters (port, host, allow); `record`, if given,
-    adds the recorder with these parameters (output, raw).
+    `bridge` and `camera` override those nodes' parameters (port, host, allow; schedule);
+    `record`, if given, adds the recorder with these parameters (output, raw).
     """
     params = params or default_params_file()
     load_params_file(params)
@@ -165,7 +166,8 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         ': topics stay on this machine (--discovery subnet shares them on the network)'
         if reach == 'LOCALHOST' else ''))
     overrides: dict[str, list[Parameter]] = {
-        'camera': [], 'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()],
+        'camera': [Parameter(k, value=v) for k, v in (camera or {}).items()],
+        'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()],
         'recorder': [Parameter(k, value=v) for k, v in (record or {}).items()]}
     nodes: list[Node] = []
     try:

@@ -4,6 +4,7 @@ import sys
 from typing import Optional
 
 from rclpy.node import Node
+from std_msgs.msg import Bool
 
 from emotion_perception.io.osc_out import OscSender, parse_targets
 from emotion_perception.io.parameters import ParamSpec
@@ -13,6 +14,7 @@ from emotion_perception.io.schema import (
     frame_to_json,
     hello_json,
     legacy_frame_json,
+    status_json,
 )
 from emotion_perception.io.unity_server import (
     COMPAT_MODES,
@@ -22,9 +24,14 @@ from emotion_perception.io.unity_server import (
 )
 from emotion_perception.ros.conversions import msg_to_result, stamp_seconds
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, LatencyWindow, Report
+from emotion_perception.ros.graph import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import declare
+from emotion_perception.vision.results import FrameResult
 from emotion_perception_msgs.msg import FaceExpressionArray
+
+#: While paused, the status is said again this often (s), so clients are never left silent.
+PAUSED_REPEAT = 2.0
 
 BRIDGE_PARAMETERS = (
     ParamSpec('host', '127.0.0.1', 'Address to listen on (0.0.0.0 listens on the LAN too; '
@@ -80,7 +87,10 @@ class UnityBridgeNode(Node):
                 raise ValueError(f'cannot listen on {p["host"]}:{p["port"]} (WebSocket '
                                  f'{p["websocket_port"]}): {exc.strerror or exc}') from exc
         self._server, self._osc = server, osc
+        self._paused = False
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
+        self.create_subscription(Bool, ENABLED_TOPIC, self._on_enabled, ENABLED_QOS)
+        self.create_timer(PAUSED_REPEAT, lambda: self._paused and self._send_status())
         # Image stamp to the lines handed to the server: what the camera-to-Unity path costs
         # before the socket.
         self._latency = LatencyWindow()
@@ -109,10 +119,23 @@ class UnityBridgeNode(Node):
         self._latency.add(self.get_clock().now().nanoseconds * 1e-9 -
                           stamp_seconds(msg.header.stamp))
 
+    def _on_enabled(self, msg: Bool) -> None:
+        """The camera opened or closed: tell every client instead of going silent."""
+        if self._paused != (not msg.data):
+            self._paused = not msg.data
+            self._send_status()
+
+    def _send_status(self) -> None:
+        """`paused` or `open` to full-stream and OSC clients; no faces to legacy scenes."""
+        state = 'paused' if self._paused else 'open'
+        self._server.publish(dumps_line(status_json(state)),
+                             dumps_document(legacy_frame_json(FrameResult(0, 0.0, 0, 0))))
+        self._osc.send_status(state)
+
     def _report(self) -> Report:
         """Diagnostics: clients and message counts."""
         s, osc = self._server.stats, self._osc.stats
-        return OK, f'{s.clients} Unity client(s)', {
+        return OK, f'{s.clients} Unity client(s)' + (', paused' if self._paused else ''), {
             'clients': s.clients, 'legacy_clients': s.legacy_clients,
             'connections': s.connections, 'refused': s.refused,
             'sent': s.sent, 'dropped': s.dropped, 'rate_limited': s.rate_limited,
