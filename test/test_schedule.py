@@ -1,5 +1,6 @@
-"""Opening hours: the graph rests outside them and comes back alone, tested on a clock
-the test sets (`use_sim_time` and `/clock`), not by waiting for the evening.
+"""Opening hours: the graph rests outside them and comes back alone.
+
+Tested on a clock the test sets (`use_sim_time` and `/clock`), not by waiting for evening.
 """
 
 import json
@@ -51,6 +52,7 @@ class StatusClient:
         self.buffer, self.states, self.frames = b'', [], 0
 
     def poll(self) -> None:
+        """Read what has arrived, without waiting."""
         try:
             self.buffer += self.sock.recv(1 << 20)
         except BlockingIOError:
