@@ -76,7 +76,7 @@ def test_closed_hours_release_the_camera_and_pause_the_clients(ros_context):
     from std_srvs.srv import SetBool
 
     from emotion_perception.ros.camera_node import CameraNode
-    from emotion_perception.ros.graph import ENABLED_QOS
+    from emotion_perception.ros.opening import ENABLED_QOS
     from emotion_perception.ros.unity_bridge_node import UnityBridgeNode
 
     sim = [Parameter('use_sim_time', value=True)]

@@ -33,8 +33,8 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
-from emotion_perception.ros.graph import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.node_setup import reported
+from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.ros_params import declare
 
 CAMERA_PARAMETERS = (

@@ -4,8 +4,6 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-
 
 @dataclass(frozen=True)
 class NodeEntry:
@@ -32,12 +30,6 @@ NODES = (
 RECORDER = NodeEntry('recorder', 'recorder_node',
                      'emotion_perception.ros.recorder_node:RecorderNode')
 
-
-#: Whether the graph is open (std_msgs/Bool from the camera: its schedule or ~/set_enabled).
-#: Latched, so a node that starts later still learns it.
-ENABLED_TOPIC = 'enabled'
-ENABLED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 #: The camera's images: raw, and JPEG as image_transport names it.
 RAW_IMAGE_TOPIC = 'image_raw'

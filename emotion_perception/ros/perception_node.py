@@ -36,8 +36,8 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
-from emotion_perception.ros.graph import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.node_setup import reported
+from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.ros_params import changes, declare, rejected
 from emotion_perception.vision.annotate import annotate
 from emotion_perception.vision.pipeline import FacePipeline, ModelPaths

@@ -24,8 +24,8 @@ from emotion_perception.io.unity_server import (
 )
 from emotion_perception.ros.conversions import msg_to_result, stamp_seconds
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, LatencyWindow, Report
-from emotion_perception.ros.graph import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.node_setup import reported
+from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.ros_params import declare
 from emotion_perception.vision.results import FrameResult
 from emotion_perception_msgs.msg import FaceExpressionArray
