@@ -108,7 +108,7 @@ def main() -> int:
     parser.add_argument('--seed-frames', type=int, default=100,
                         help='frames the (slow) seeds\' loop runs on each 3-face scene')
     parser.add_argument('--fer-frames', type=int, default=900, help='frames of the FER video')
-    parser.add_argument('--grid-seconds', type=int, default=120,
+    parser.add_argument('--grid-seconds', type=int, default=180,
                         help='length of the 8 drifting faces video (replaced every 5 s)')
     parser.add_argument('--dataset', type=Path,
                         default=ROOT.parent / 'shared/data/fer2013-publictest')
