@@ -13,7 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from emotion_perception.training.loop import BEST, Recipe, _restore, load_arrays
+from emotion_perception.training.loop import BEST, Recipe, load_arrays, restore
 from emotion_perception.training.network import build
 from emotion_perception.vision.native_logs import banners_hidden
 
@@ -58,7 +58,7 @@ def trained_model(weights: Path):
     recipe = Recipe.from_json(meta['recipe'])
     with banners_hidden():
         model = build(recipe.network)
-    _restore(model.variables, groups['model'])
+    restore(model.variables, groups['model'])
     return model, meta
 
 

@@ -83,7 +83,7 @@ def _state(variables) -> list[np.ndarray]:
     return arrays
 
 
-def _restore(variables, arrays) -> None:
+def restore(variables, arrays) -> None:
     """Assign stored arrays back to variables, in their own dtype."""
     if len(arrays) != len(variables):
         raise ValueError(f'checkpoint holds {len(arrays)} arrays; the network has '
@@ -153,8 +153,8 @@ class Trainer:
         self.epoch = int(meta.get('epoch', 0))
         self.best = float(meta.get('best_accuracy', 0.0))
         if meta:
-            _restore(self.model.variables, groups['model'])
-            _restore(self.optimizer.variables, groups['optimizer'])
+            restore(self.model.variables, groups['model'])
+            restore(self.optimizer.variables, groups['optimizer'])
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
         model, optimizer = self.model, self.optimizer
         classes = model.output_shape[-1]
@@ -205,8 +205,8 @@ class Trainer:
         """Round the state to float16, continue from it, write it, and log the epoch."""
         model_state = _state(self.model.variables)
         optimizer_state = _state(self.optimizer.variables)
-        _restore(self.model.variables, model_state)
-        _restore(self.optimizer.variables, optimizer_state)
+        restore(self.model.variables, model_state)
+        restore(self.optimizer.variables, optimizer_state)
         if record.get('val_accuracy', -1.0) > self.best:
             self.best = record['val_accuracy']
             _save(self.out / BEST, {'model': model_state},
