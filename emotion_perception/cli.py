@@ -171,7 +171,7 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the classifier on a folder-per-class dataset."""
-    from emotion_perception.io.evaluation import evaluate, labelled_images
+    from emotion_perception.io.evaluation import evaluate, file_digests, labelled_images
     from emotion_perception.vision.classifier import ExpressionClassifier
     from emotion_perception.vision.model_store import CLASSIFIERS, verified_path
 
@@ -179,9 +179,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     classifier = ExpressionClassifier(model, flip_average=not args.no_flip)
     dataset = Path(args.dataset)
     total = len(labelled_images(dataset))
-    excluded = set()
-    if args.exclude_duplicates_of:
-        excluded = _digests(Path(args.exclude_duplicates_of))
+    excluded = (file_digests(Path(args.exclude_duplicates_of))
+                if args.exclude_duplicates_of else frozenset())
     with _progress(total, 'img') as bar:
         result = evaluate(classifier, dataset, progress=bar.update, excluded=excluded)
     if args.json:
@@ -193,13 +192,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for name, recall in result.recall.items():
         print(f'  {name:9} recall {recall:.3f}')
     return 0
-
-
-def _digests(folder: Path) -> set[str]:
-    """sha256 of every file under a folder (to leave its duplicates out of a test set)."""
-    from emotion_perception.vision.model_store import sha256_of
-
-    return {sha256_of(p) for p in folder.rglob('*') if p.is_file()}
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_perception.io.evaluation import Evaluation, evaluate
+from emotion_perception.io.evaluation import Evaluation, evaluate, file_digests
 from emotion_perception.training.loop import BEST, EPOCH_LOG, load_arrays
 from emotion_perception.vision.classifier import ExpressionClassifier
 from emotion_perception.vision.expressions import EXPRESSIONS
-from emotion_perception.vision.model_store import FER, TRAINED, sha256_of, verified_path
+from emotion_perception.vision.model_store import FER, TRAINED, verified_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,12 +60,12 @@ def main() -> None:
     _, meta = load_arrays(args.run / BEST)
     _, last = load_arrays(args.run / 'checkpoint.npz')
     recipe = meta['recipe']
-    training = {sha256_of(p) for p in args.train.rglob("*") if p.is_file()}
+    training = file_digests(args.train)
     results = {}
     for name, path in (('trained', model), ('fer', fer)):
         classifier = ExpressionClassifier(path)
         results[name] = (evaluate(classifier, args.val),
-                         evaluate(classifier, args.val, excluded=frozenset(training)),
+                         evaluate(classifier, args.val, excluded=training),
                          crop_cost_ms(path))
     ours, ours_unique, ours_ms = results['trained']
     theirs, theirs_unique, theirs_ms = results['fer']

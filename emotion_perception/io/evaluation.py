@@ -54,6 +54,12 @@ def labelled_images(dataset: Path) -> list[tuple[Path, int]]:
     return items
 
 
+def file_digests(folder: Path) -> frozenset[str]:
+    """sha256 of every file under a folder (to leave its copies out of a test set)."""
+    return frozenset(hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in folder.rglob('*') if p.is_file())
+
+
 def _batches(items: list[tuple[Path, int]], size: int, excluded: set[str]
              ) -> Iterator[list[tuple[np.ndarray, int]]]:
     """Readable images with their labels, `size` at a time; none whose sha256 is excluded."""
