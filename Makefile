@@ -90,6 +90,8 @@ bench: setup
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_graph.py
 	$(PY) benchmarks/bench_encodings.py
+	$(PY) benchmarks/bench_page.py
+	$(PY) benchmarks/bench_flood.py
 
 bench-record: setup
 	$(PY) benchmarks/bench_record.py --seconds $(or $(SECONDS),60)

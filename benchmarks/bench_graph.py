@@ -6,9 +6,10 @@ running (`emotion-perception run`, one process; `ros2 launch`, three processes, 
 ROS tools are installed) it prints the faces per message against the scene's own mean
 count (the grid scene always holds 8: a lost face shows there), each client's messages per
 second and camera-to-socket latency (receive time minus the message's `stamp`,
-p50/p99/max). The original loop's row
-is its webcam loop on the same video: frames arrive at 30 fps, it takes the newest when it
-is free, and its latency is from a frame's arrival to its faces being ready to send.
+p50/p99/max). The original loop's row is its webcam loop on the same video: frames arrive
+at 30 fps, it takes the newest when it is free, and its latency is from a frame's arrival
+to its faces being ready to send. The `detect_every 1` rows are the graph with the
+original's detection (the whole frame searched every frame): the reference for faces/msg.
 Run: `make bench` (or `python benchmarks/bench_graph.py --seconds 20`).
 """
 
@@ -36,6 +37,7 @@ from seed_loop import SeedLoop
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PARAMS = ROOT / 'config' / 'params.yaml'
 SCENES = (('640x480, 3 faces', lambda: Scene(640, 480, 3)),
           ('1280x720, 3 faces', lambda: Scene(1280, 720, 3)),
           ('640x480, 8 faces', lambda: Scene(640, 480, 8)),
@@ -71,6 +73,18 @@ def wait_for_port(port: int, timeout: float) -> None:
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(f'nothing listens on port {port} after {timeout} s')
+
+
+def wait_until_free(port: int, timeout: float) -> None:
+    """Block until nothing listens on `port` (a stopped graph's last node has let go)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f'port {port} still taken after {timeout} s')
 
 
 def first_faces(port: int, timeout: float) -> None:
@@ -109,6 +123,7 @@ def measure(command: list[str], env: dict, port: int, seconds: float) -> list[di
         except subprocess.TimeoutExpired:
             os.killpg(graph.pid, signal.SIGKILL)
             graph.wait()
+        wait_until_free(port, 30)
 
 
 def seed_live(video: Path, seeds: SeedLoop, seconds: float) -> dict:
@@ -178,6 +193,8 @@ def main() -> int:
     parser.add_argument('--scene', action='append', choices=[s[0] for s in SCENES],
                         help='measure only this scene (repeatable; default: all)')
     parser.add_argument('--no-launch', action='store_true', help='skip the ros2 launch rows')
+    parser.add_argument('--no-reference', action='store_true',
+                        help='skip the detect_every 1 rows (the original\'s detection)')
     args = parser.parse_args()
     env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '77'),
                ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
@@ -191,6 +208,10 @@ def main() -> int:
         elif ros is not None:
             ros.update(ROS_DOMAIN_ID=env['ROS_DOMAIN_ID'],
                        ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+        # The reference: the original scripts' detection, a whole-frame search every frame.
+        every_frame = work / 'detect_every_1.yaml'
+        every_frame.write_text(DEFAULT_PARAMS.read_text().replace(
+            'detect_every: 10', 'detect_every: 1', 1))
         print('| scene | how it runs | faces/msg (scene) | msg/s per client | p50 ms | '
               'p99 ms | max ms |')
         print('| --- | --- | --- | --- | --- | --- | --- |')
@@ -202,16 +223,20 @@ def main() -> int:
             truth = float(np.mean([len(scene.present(i)) for i in range(FRAMES)]))
             print(row(name, 'original loop', [seed_live(video, seeds, args.seconds)], truth),
                   flush=True)
-            run = [str(BIN / 'emotion-perception'), 'run', '--source', str(video),
-                   '--unity-port', str(args.port), '--websocket-port', '-1']
-            print(row(name, '`run`', measure(run, env, args.port, args.seconds), truth),
-                  flush=True)
-            if ros is not None:
-                launch = [str(BIN / 'ros2'), 'launch', 'emotion_perception',
-                          'bringup.launch.py', f'source:={video}',
-                          f'unity_port:={args.port}', 'websocket_port:=-1']
-                print(row(name, '`ros2 launch`', measure(launch, ros, args.port,
-                                                         args.seconds), truth), flush=True)
+            ways = (('', DEFAULT_PARAMS),) + (() if args.no_reference else
+                                              ((', detect_every 1', every_frame),))
+            for label, params in ways:
+                run = [str(BIN / 'emotion-perception'), 'run', '--source', str(video),
+                       '--params', str(params), '--unity-port', str(args.port),
+                       '--websocket-port', '-1']
+                print(row(name, f'`run`{label}', measure(run, env, args.port, args.seconds),
+                          truth), flush=True)
+                if ros is not None:
+                    launch = [str(BIN / 'ros2'), 'launch', 'emotion_perception',
+                              'bringup.launch.py', f'source:={video}', f'params_file:={params}',
+                              f'unity_port:={args.port}', 'websocket_port:=-1']
+                    print(row(name, f'`ros2 launch`{label}',
+                              measure(launch, ros, args.port, args.seconds), truth), flush=True)
     return 0
 
 

@@ -245,7 +245,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                               ('allow', args.unity_allow),
                                               ('websocket_port', args.websocket_port),
                                               ('compat', args.compat),
-                                              ('osc_targets', ','.join(args.osc or []) or None))
+                                              ('osc_targets', ','.join(args.osc or []) or None),
+                                              ('page_port', args.page_port),
+                                              ('preview', False if args.no_preview else None))
               if value is not None}
     record = None if args.record is None else {'output': args.record, 'raw': args.record_raw}
     camera = {'schedule': args.schedule} if args.schedule is not None else {}
@@ -356,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--osc', metavar='HOST:PORT', action='append',
                    help='also send one OSC bundle per frame there (TouchDesigner, Max; '
                         'docs/osc.md); repeat for several receivers')
+    p.add_argument('--page-port', type=int,
+                   help='HTTP port of the operator page (default 8080; -1 = off)')
+    p.add_argument('--no-preview', action='store_true',
+                   help='no camera picture on the operator page (figures only)')
     p.add_argument('--record', metavar='BAG', help='also record the graph into this bag '
                                                    'folder (compressed images, faces, health)')
     p.add_argument('--record-raw', action='store_true', help='record raw images instead')

@@ -60,6 +60,10 @@ ARGUMENTS = (
                      'params_file\'s, default always open)'),
     ('osc_targets', '', 'host:port,... receivers of one OSC bundle per frame (TouchDesigner, '
                         'Max; empty: params_file\'s, default off)'),
+    ('page_port', '', 'HTTP port of the operator page, -1 = off (empty: params_file\'s, '
+                      'default 8080)'),
+    ('preview', '', 'true/false: the camera picture on the operator page (empty: '
+                    'params_file\'s, default true)'),
     ('classifier', '', 'Expression model: trained (the project\'s) or fer (the original '
                        'scripts\' mini-XCEPTION) (empty: params_file\'s)'),
     ('image_topic', 'image_raw', 'Topic the camera publishes and perception reads'),
@@ -82,6 +86,8 @@ OVERRIDES = {
     'debug_image': ('perception', 'debug_image', bool),
     'classifier': ('perception', 'classifier', str),
     'osc_targets': ('unity_bridge', 'osc_targets', str),
+    'page_port': ('unity_bridge', 'page_port', int),
+    'preview': ('unity_bridge', 'preview', bool),
     'schedule': ('camera', 'schedule', str),
 }
 

@@ -40,6 +40,25 @@ def test_copies_get_distinct_ids_that_stay_put_as_they_move(pipeline_factory, co
     assert all(b - a > 100 for a, b in zip(columns, columns[1:]))
 
 
+def test_the_classify_budget_scores_new_faces_at_once_and_the_rest_by_turns(pipeline_factory):
+    from emotion_perception.vision.pipeline import PipelineConfig
+
+    pipeline, scene = pipeline_factory(PipelineConfig(classify_budget=1)), DemoScene(640, 480, 3)
+    scored: list[int] = []
+    score = pipeline._classifier.scores
+    pipeline._classifier.scores = lambda crops, views: scored.append(len(crops)) or score(
+        crops, views)
+    last: dict[int, tuple] = {}
+    unchanged = 0
+    for i in range(30):
+        for face in pipeline.process(scene.render(i)).faces:
+            unchanged += last.get(face.id) == face.scores
+            last[face.id] = face.scores
+            assert face.expression == 'Happy'
+    assert scored[0] == 3 and set(scored[1:]) == {1}  # all three new, then one a frame
+    assert unchanged == 2 * 29  # the two not scored keep their scores until their turn
+
+
 @pytest.mark.parametrize('shape', [(0, 0, 3), (0, 640, 3), (480, 640, 3), (10, 12, 3),
                                    (4, 4)])
 def test_frames_without_faces(pipeline_factory, shape):

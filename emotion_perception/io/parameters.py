@@ -56,6 +56,9 @@ PIPELINE_PARAMETERS = (
     ParamSpec('landmark_budget', _PIPE.landmark_budget, 'Known faces whose landmarks dlib '
               'fits per frame (about 2.7 ms each); the others\' are followed by optical '
               'flow', 1, 100),
+    ParamSpec('classify_budget', _PIPE.classify_budget, 'Known faces the classifier scores '
+              'per frame (about 0.8 ms each), stalest first; the others keep their smoothed '
+              'scores until their turn. New faces are scored at once. 0 = every face', 0, 100),
     ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
               'fraction per side', 0.0, 2.0),
     ParamSpec('hold_frames', _TRK.hold_frames, 'Frames a face is still reported after the '
@@ -109,7 +112,7 @@ def pipeline_config(values: dict[str, Any], base: PipelineConfig = PipelineConfi
     tracker = replace(base.tracker, **{k: v[k] for k in ('max_missed', 'smoothing', 'hold_frames')
                                          if k in v})
     rest = {k: v[k] for k in ('detect_every', 'confirm_every', 'min_similarity',
-                              'landmark_budget', 'landmarks',
+                              'landmark_budget', 'classify_budget', 'landmarks',
                               'align', 'flip_average', 'crop_margin', 'max_change') if k in v}
     return replace(base, detector=detector, tracker=tracker, **rest)
 

@@ -85,6 +85,19 @@ def status_json(state: str) -> dict[str, Any]:
     return {'type': 'status', 'state': state}
 
 
+def health_json(**figures: Any) -> dict[str, Any]:
+    """How the graph is doing, once a second to operator pages (io.operator_page).
+
+    `figures`: `state` (as `status_json`); `uptime` (s); `rate` (faces messages/s),
+    `latencyP50Ms`, `latencyP99Ms` (camera to bridge) and `dropped` (frames perception
+    skipped); `clients` (counts by kind); `process` (`cpuPercent` of one core, `rssMb`);
+    `machine` (`cpuPercent` of all cores, `memoryPercent`); `diagnostics` (each node's
+    status: `name`, `level` 0-3, `message`, `values`); `errors` (the last warnings and
+    errors: `time`, `node`, `level`, `message`); `pages` and `previews` (pictures sent).
+    """
+    return {'type': 'health', **figures}
+
+
 def dumps_line(obj: dict[str, Any]) -> bytes:
     """Compact JSON plus newline, as sent on the socket and written to `.jsonl`."""
     return json.dumps(obj, separators=(',', ':')).encode() + b'\n'

@@ -29,7 +29,6 @@ import ipaddress
 import json
 import re
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Iterable, Optional
@@ -38,11 +37,19 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from emotion_perception.io.log_throttle import LogThrottle
+from emotion_perception.io.server_thread import ServerThread
 
 #: Bytes asyncio and the kernel may hold for one client. Small on purpose: a client that
 #: falls behind should get the newest frames when it catches up, not seconds-old ones.
 WRITE_HIGH_WATER = 16 * 1024
 SOCKET_SEND_BUFFER = 32 * 1024
+#: Input that is not a request: a client may send this many bytes of it at full speed;
+#: beyond, its reading is paced to GARBAGE_RATE bytes/s. The kernel's flow control then
+#: holds a flooding client back, and the others' frames never wait behind its input.
+GARBAGE_FREE = 4096
+GARBAGE_RATE = 16 * 1024
+#: A request is a short line; longer WebSocket messages close that client (1009).
+MAX_MESSAGE = 64 * 1024
 #: How long a new TCP client has to say hello before it is taken for a legacy scene.
 HELLO_WAIT = 0.3
 COMPAT_MODES = ('auto', 'stream', 'legacy')
@@ -64,12 +71,36 @@ def networks(allow: Iterable[str]) -> tuple[Network, ...]:
     return tuple(parsed)
 
 
+def allowed(address: str, allow: Iterable[Network]) -> bool:
+    """Loopback always; any other address only if the allow-list holds it."""
+    try:
+        ip = ipaddress.ip_address(address.split('%')[0])
+    except ValueError:
+        return False
+    ip = getattr(ip, 'ipv4_mapped', None) or ip
+    return ip.is_loopback or any(ip in net for net in allow)
+
+
 def is_loopback(host: str) -> bool:
     """True when listening on `host` keeps the server to this machine."""
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == 'localhost'
+
+
+@dataclass
+class InputPace:
+    """Reads a client's ignored input slower and slower: a flood costs only the flooder."""
+
+    def __init__(self) -> None:
+        self.ignored = 0
+
+    async def ignore(self, size: int) -> None:
+        """Count `size` ignored bytes; past GARBAGE_FREE, wait as they take at GARBAGE_RATE."""
+        self.ignored += size
+        if self.ignored > GARBAGE_FREE:
+            await asyncio.sleep(size / GARBAGE_RATE)
 
 
 @dataclass
@@ -104,12 +135,14 @@ class _Client:
         self.pending: collections.deque[bytes] = collections.deque(maxlen=queue_size)
         self.ready = asyncio.Event()
         self.legacy = False
+        self.kind = 'TCP'
         #: Set once the client asks for frames one at a time; then whether a request of
         #: its waits for the next frame.
         self.on_request = False
         self.waiting = False
         self.last_sent: Optional[bytes] = None
         self.warned = False  # said once that its input is ignored
+        self.pace = InputPace()
 
 
 class UnityServer:
@@ -132,27 +165,26 @@ class UnityServer:
         self.queue_size, self.max_rate = queue_size, max_rate
         self._compat, self._legacy_period = compat, 1.0 / legacy_rate
         self._allow = tuple(allow)
-        self._origins = frozenset(origins)
+        self.origins = frozenset(origins)
         self._say = LogThrottle(log)
         self.stats = ServerStats()
         self._clients: set[_Client] = set()
         self._serving: set[asyncio.Task] = set()
         self._newest: Optional[Frame] = None
-        self._loop = asyncio.new_event_loop()
+        self._thread = ServerThread('unity-server')
         self._servers: list = []
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name='unity-server')
         self._last_sent = 0.0
 
     def start(self) -> None:
         """Bind and start serving; OSError (e.g. port in use) is raised here, not later."""
-        tcp = self._loop.run_until_complete(
-            asyncio.start_server(self._serve_tcp, self.host, self.port, reuse_address=True))
+        tcp = self._thread.run(
+            asyncio.start_server(self._serve_tcp, self.host, self.port, reuse_address=True,
+                                 limit=MAX_MESSAGE))
         self._servers.append(tcp)
         self.port = tcp.sockets[0].getsockname()[1]
         if self.websocket_port is not None:
             try:
-                ws = self._loop.run_until_complete(self._start_websocket())
+                ws = self._thread.run(self._start_websocket())
             except OSError:
                 tcp.close()
                 raise
@@ -163,12 +195,13 @@ class UnityServer:
     async def _start_websocket(self):
         return await serve(self._serve_websocket, self.host, self.websocket_port,
                            reuse_address=True, compression=None, max_queue=4,
+                           max_size=MAX_MESSAGE,
                            process_request=self._check_origin)
 
     def _check_origin(self, connection: ServerConnection, request):
         """Refuse (HTTP 403) a browser page that is neither local nor in `origins`."""
         origin = request.headers.get('Origin')
-        if origin is None or LOCAL_PAGES.fullmatch(origin) or origin in self._origins:
+        if origin is None or LOCAL_PAGES.fullmatch(origin) or origin in self.origins:
             return None
         self.stats.refused += 1
         self._say('refused origins', f'refused a WebSocket from the web page {origin}: not '
@@ -177,11 +210,7 @@ class UnityServer:
 
     def stop(self) -> None:
         """Close every client and the listening sockets, then end the thread."""
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=5)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
-        self._loop.close()
+        self._thread.stop(self._shutdown)
 
     def publish(self, line: bytes, legacy: bytes = b'') -> bool:
         """Queue one frame for every client; False when the rate cap skipped it."""
@@ -190,17 +219,12 @@ class UnityServer:
             self.stats.rate_limited += 1
             return False
         self._last_sent = now
-        self._loop.call_soon_threadsafe(self._fan_out, Frame(line, legacy))
+        self._thread.call(self._fan_out, Frame(line, legacy))
         return True
 
     def allowed(self, address: str) -> bool:
         """Loopback always; any other address only if the allow-list holds it."""
-        try:
-            ip = ipaddress.ip_address(address.split('%')[0])
-        except ValueError:
-            return False
-        ip = getattr(ip, 'ipv4_mapped', None) or ip
-        return ip.is_loopback or any(ip in net for net in self._allow)
+        return allowed(address, self._allow)
 
     def _fan_out(self, frame: Frame) -> None:
         """On the loop: append to each client's queue, dropping its oldest if full."""
@@ -235,6 +259,7 @@ class UnityServer:
 
     async def _life(self, client: _Client, reading: Awaitable[None], kind: str) -> None:
         """A client's time on the server: register, write and read until either ends."""
+        client.kind = kind
         self._clients.add(client)
         self._serving.add(asyncio.current_task())
         self._count()
@@ -257,6 +282,7 @@ class UnityServer:
     def _count(self) -> None:
         self.stats.clients = len(self._clients)
         self.stats.legacy_clients = sum(c.legacy for c in self._clients)
+        self.stats.websocket_clients = sum(c.kind == 'WebSocket' for c in self._clients)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader,
                          writer: asyncio.StreamWriter) -> None:
@@ -337,23 +363,27 @@ class UnityServer:
             try:
                 line = await reader.readline()
             except ValueError:  # a line past the reader's limit: dropped, keep reading
-                line = b'\n'
+                await client.pace.ignore(MAX_MESSAGE)
+                continue
             except (ConnectionError, OSError):
                 return
             if not line:
                 return
-            self._on_message(client, line)
+            if not self._on_message(client, line):
+                await client.pace.ignore(len(line))
 
     async def _read_websocket(self, client: _Client, ws: ServerConnection) -> None:
         """The same requests, one per text (or binary) frame."""
         try:
             async for message in ws:
-                self._on_message(client, message)
+                if not self._on_message(client, message):
+                    await client.pace.ignore(len(message))
         except ConnectionClosed:
             return
 
-    def _on_message(self, client: _Client, message) -> None:
-        kind = _message_type(message)
+    def _on_message(self, client: _Client, message) -> bool:
+        """Act on a request; False for anything else (ignored, said once per client)."""
+        kind = _message_type(message) if len(message) < 256 else None
         if kind == 'next':
             self._request(client)
         elif kind != 'hello':
@@ -361,7 +391,10 @@ class UnityServer:
             if not client.warned:
                 client.warned = True
                 self._say('ignored client input', f'Unity client {client.name} sent something '
-                                                  f'other than {{"type":"next"}}; ignored')
+                                                  f'other than {{"type":"next"}}; ignored, '
+                                                  f'and read slower from now on')
+            return False
+        return True
 
     async def _shutdown(self) -> None:
         """Stop accepting, drop every client at once (none may hold the stop up), then wait.

@@ -6,6 +6,7 @@ from typing import Optional
 from rclpy.node import Node
 from std_msgs.msg import Bool
 
+from emotion_perception.io.operator_page import OperatorPage
 from emotion_perception.io.osc_out import OscSender, parse_targets
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.schema import (
@@ -23,9 +24,16 @@ from emotion_perception.io.unity_server import (
     networks,
 )
 from emotion_perception.ros.conversions import msg_to_result, stamp_seconds
-from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, LatencyWindow, Report
+from emotion_perception.ros.diagnostics import (
+    OK,
+    DiagnosticsReporter,
+    LatencyWindow,
+    RateMeter,
+    Report,
+)
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
+from emotion_perception.ros.page_feed import PageFeed, page_or_none
 from emotion_perception.ros.ros_params import declare
 from emotion_perception.vision.results import FrameResult
 from emotion_perception_msgs.msg import FaceExpressionArray
@@ -56,6 +64,12 @@ BRIDGE_PARAMETERS = (
     ParamSpec('osc_targets', '', 'Comma-separated host:port receivers of one OSC bundle per '
               'frame (TouchDesigner, Max); empty = OSC off. An address of another machine '
               'sends the faces (no images) there: name it only if you mean to'),
+    ParamSpec('page_port', 8080, 'HTTP port of the operator page (http://127.0.0.1:8080/: '
+              'preview, faces, rates, clients, errors); -1 = off, 0 = any free port. Same '
+              'host and allow as Unity', -1, 65535),
+    ParamSpec('preview', True, 'Show the camera picture with the faces drawn on the operator '
+              'page (at most 5 frames/s, made only while a page is open); false = figures '
+              'only'),
     ParamSpec('osc_slots', 8, 'Face slots in the OSC address space (/face/1 ... /face/N); '
               'faces beyond them are counted, not sent', 1, 64),
 )
@@ -67,6 +81,7 @@ class UnityBridgeNode(Node):
     def __init__(self, **kwargs) -> None:
         self._server: Optional[UnityServer] = None
         self._osc: Optional[OscSender] = None
+        self._page: Optional[OperatorPage] = None
         super().__init__('unity_bridge', **kwargs)
         with reported(self):
             p = declare(self, BRIDGE_PARAMETERS, read_only=True)
@@ -88,6 +103,12 @@ class UnityBridgeNode(Node):
                                  f'{p["websocket_port"]}): {exc.strerror or exc}') from exc
         self._server, self._osc = server, osc
         self._paused = False
+        self._sent, self._meter = 0, RateMeter()
+        if p['page_port'] >= 0:
+            feed = PageFeed(self, self._page_figures)
+            self._page = page_or_none(OperatorPage(
+                p['host'], p['page_port'], feed.health, allow, server.origins, p['preview'],
+                self.get_logger().info), feed, self.get_logger().warning)
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         self.create_subscription(Bool, ENABLED_TOPIC, self._on_enabled, ENABLED_QOS)
         self.create_timer(PAUSED_REPEAT, lambda: self._paused and self._send_status())
@@ -98,6 +119,10 @@ class UnityBridgeNode(Node):
         ws = self._server.websocket_port
         self.get_logger().info(f'serving Unity on {p["host"]}:{self._server.port} (TCP)'
                                + (f' and WebSocket port {ws}' if ws is not None else ''))
+        if self._page is not None:
+            self.get_logger().info(f'operator page on http://{_url_host(p["host"])}:'
+                                   f'{self._page.port}/' + ('' if p['preview'] else
+                                                            ' (no preview)'))
         for host, port in osc.targets:
             self.get_logger().info(f'sending OSC to {host}:{port}' + (
                 '' if is_loopback(host) else ' (another machine: the faces leave this one)'))
@@ -116,6 +141,9 @@ class UnityBridgeNode(Node):
         self._server.publish(dumps_line(frame_to_json(result)),
                              dumps_document(legacy_frame_json(result)))
         self._osc.send(result)
+        self._sent += 1
+        if self._page is not None:
+            self._page.offer_faces(result)
         self._latency.add(self.get_clock().now().nanoseconds * 1e-9 -
                           stamp_seconds(msg.header.stamp))
 
@@ -131,6 +159,17 @@ class UnityBridgeNode(Node):
         self._server.publish(dumps_line(status_json(state)),
                              dumps_document(legacy_frame_json(FrameResult(0, 0.0, 0, 0))))
         self._osc.send_status(state)
+        if self._page is not None:
+            self._page.offer_status(state)
+
+    def _page_figures(self) -> dict:
+        """The bridge's part of the page's health: its rate, latency and clients."""
+        s, latency = self._server.stats, self._latency.figures()
+        return {'rate': round(self._meter.rate(self._sent), 2),
+                'latencyP50Ms': latency.get('latency_p50_ms'),
+                'latencyP99Ms': latency.get('latency_p99_ms'),
+                'clients': {'tcp': s.clients - s.websocket_clients, 'legacy': s.legacy_clients,
+                            'websocket': s.websocket_clients, 'osc': len(self._osc.targets)}}
 
     def _report(self) -> Report:
         """Diagnostics: clients and message counts."""
@@ -141,6 +180,7 @@ class UnityBridgeNode(Node):
             'sent': s.sent, 'dropped': s.dropped, 'rate_limited': s.rate_limited,
             'ignored_input_lines': s.garbage, 'osc_targets': len(self._osc.targets),
             'osc_bundles': osc.bundles, 'osc_bytes': osc.bytes, 'osc_errors': osc.errors,
+            'operator_pages': self._page.pages if self._page else 0,
             **self._latency.figures()}
 
     def destroy_node(self) -> None:
@@ -149,7 +189,15 @@ class UnityBridgeNode(Node):
             self._server.stop()
         if self._osc is not None:
             self._osc.close()
+        if self._page is not None:
+            self._page.stop()
         super().destroy_node()
+
+
+def _url_host(host: str) -> str:
+    """The address to type into a browser for a server listening on `host`."""
+    return '127.0.0.1' if host in ('0.0.0.0', '::', '') else (
+        f'[{host}]' if ':' in host else host)
 
 
 def main(args: Optional[list[str]] = None) -> int:

@@ -60,6 +60,10 @@ class Track:
     #: they are followed by optical flow (see PipelineConfig.landmark_budget).
     points: Optional[np.ndarray] = None
     carried: int = 0
+    #: The frame the classifier last scored the face, and how often it has (its view
+    #: alternates: see FacePipeline._views).
+    scored: int = -1
+    views: int = 0
     #: The head pose of the last landmarks.
     pose: Optional[HeadPose] = None
 

@@ -1,0 +1,118 @@
+"""Benchmark: what the operator page costs the graph, and how soon it shows a face.
+
+`emotion-perception run --source demo` (two moving faces, 30 fps) is started; a page
+client (a websockets client reading `/live` as the browser does) connects as soon as the
+port answers. Printed: the page's weight, the time from the command's start to the first
+face on the page, then the graph's CPU (whole process, % of one core) and the bytes a
+second the page receives, over `--seconds` each: no page open, a page open, a page open
+with `--no-preview`. Run: `make bench` (or `python benchmarks/bench_page.py`).
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from websockets.sync.client import connect
+
+from emotion_perception.io.operator_page import PAGE
+
+BIN = Path(sys.executable).parent
+
+
+def start(log: Path, *options: str) -> tuple[subprocess.Popen, int, float]:
+    """The graph, its page port (from its log line) and its start time."""
+    env = dict(os.environ, ROS_DOMAIN_ID=os.environ.get('ROS_DOMAIN_ID', '79'),
+               ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
+    started = time.monotonic()
+    graph = subprocess.Popen([str(BIN / 'emotion-perception'), 'run', '--source', 'demo',
+                              '--unity-port', '0', '--websocket-port', '-1', '--page-port', '0',
+                              *options], env=env, stdout=open(log, 'w'),
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = started + 120
+    while not (found := re.search(r'operator page on http://[^:]+:(\d+)', log.read_text())):
+        if time.monotonic() > deadline or graph.poll() is not None:
+            raise RuntimeError(f'no operator page: {log.read_text()[-500:]}')
+        time.sleep(0.05)
+    return graph, int(found[1]), started
+
+
+def first_face(port: int) -> None:
+    """Read the page's stream until a frame with a face arrives."""
+    with connect(f'ws://127.0.0.1:{port}/live') as ws:
+        while True:
+            message = ws.recv(timeout=120)
+            if isinstance(message, str) and json.loads(message).get('faceCount'):
+                return
+
+
+def cpu_and_bytes(graph: psutil.Process, port: int, seconds: float, page: bool
+                  ) -> tuple[float, float]:
+    """Graph CPU (% of one core) and page bytes/s over `seconds`."""
+    received = 0
+    before = graph.cpu_times()
+    started = time.monotonic()
+    if page:
+        with connect(f'ws://127.0.0.1:{port}/live') as ws:
+            while time.monotonic() - started < seconds:
+                try:
+                    received += len(ws.recv(timeout=0.5))
+                except TimeoutError:
+                    pass
+    else:
+        time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    after = graph.cpu_times()
+    cpu = (after.user + after.system - before.user - before.system) / elapsed * 100
+    return cpu, received / elapsed
+
+
+def stop(graph: subprocess.Popen) -> None:
+    """Ctrl-C, as a terminal would."""
+    os.killpg(graph.pid, signal.SIGINT)
+    graph.wait(timeout=30)
+
+
+def main() -> int:
+    """Measure and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('--seconds', type=float, default=20.0)
+    args = parser.parse_args()
+    print(f'operator page: {len(PAGE.read_bytes()) / 1024:.1f} KB, one file, nothing else '
+          f'loaded')
+    with tempfile.TemporaryDirectory(prefix='ep-page-') as tmp:
+        log = Path(tmp) / 'run.log'
+        graph, port, started = start(log)
+        try:
+            first_face(port)
+            print(f'from `run` to the first face on the page: '
+                  f'{time.monotonic() - started:.1f} s')
+            time.sleep(3.0)
+            print('| operator page | graph CPU, % of one core | page receives KB/s |')
+            print('| --- | --- | --- |')
+            process = psutil.Process(graph.pid)
+            for name, page in (('none open', False), ('open, with preview', True)):
+                cpu, rate = cpu_and_bytes(process, port, args.seconds, page)
+                print(f'| {name} | {cpu:.0f} | {rate / 1024:.0f} |', flush=True)
+        finally:
+            stop(graph)
+        graph, port, _ = start(log, '--no-preview')
+        try:
+            first_face(port)
+            time.sleep(3.0)
+            cpu, rate = cpu_and_bytes(psutil.Process(graph.pid), port, args.seconds, True)
+            print(f'| open, `--no-preview` | {cpu:.0f} | {rate / 1024:.0f} |')
+        finally:
+            stop(graph)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
