@@ -49,7 +49,9 @@ class Reader:
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.connect(('127.0.0.1', port))
-        self.sock.sendall(b'{"type":"hello"}\n')
+        # A pulling client's first line is its first request: a hello would start the
+        # stream, and lines streamed before the first request would wait in its buffer.
+        self.sock.sendall(b'{"type":"next"}\n' if pull else b'{"type":"hello"}\n')
         self.rate, self.pull, self.ages, self.alive = rate, pull, [], True
         if rate:
             threading.Thread(target=self._read, daemon=True).start()
@@ -58,9 +60,11 @@ class Reader:
         stream = self.sock.makefile('rb')
         try:
             stream.readline()  # hello
+            first = True
             while self.alive:
-                if self.pull:
+                if self.pull and not first:
                     self.sock.sendall(b'{"type":"next"}\n')
+                first = False
                 line = stream.readline()
                 if not line:
                     return

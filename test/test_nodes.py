@@ -144,6 +144,26 @@ def test_a_client_that_sends_garbage_is_ignored(graph):
     quiet.close()
 
 
+def test_a_client_flooding_garbage_is_held_back_and_costs_the_others_nothing(graph):
+    port = graph['unity_bridge'].port
+    quiet = Client(port)
+    flooder = socket.create_connection(('127.0.0.1', port))
+    flooder.settimeout(0.2)
+    garbage, sent, started = os.urandom(65536), 0, time.monotonic()
+    while time.monotonic() - started < 3.0:
+        try:
+            sent += flooder.send(garbage)
+        except TimeoutError:
+            pass
+    # Read at full speed, loopback would take hundreds of MB in 3 s; held back, the
+    # flooder fills its own send buffer (4 MB at most here) and our small receive buffer.
+    assert sent < 8_000_000, f'{sent / 1e6:.1f} MB taken in 3 s'
+    assert len(quiet.faces_within(2.0)) >= 10
+    assert graph['unity_bridge']._server.stats.garbage > 0
+    flooder.close()
+    quiet.close()
+
+
 def test_debug_image_and_diagnostics(graph):
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.node import Node

@@ -7,6 +7,7 @@ protocol with the websockets client the project already has.
 """
 
 import base64
+import contextlib
 import http.client
 import http.server
 import json
@@ -183,7 +184,9 @@ class Browser:
             assert time.monotonic() < deadline, 'chromium did not start'
             time.sleep(0.1)
         port, path = active.read_text().split()
-        self._ws = connect(f'ws://127.0.0.1:{port}{path}', max_size=2**26)
+        self._stack = contextlib.ExitStack()
+        self._ws = self._stack.enter_context(connect(f'ws://127.0.0.1:{port}{path}',
+                                                     max_size=2**26))
         self._id = 0
         target = self._call('Target.createTarget', url='about:blank')['targetId']
         self._session = self._call('Target.attachToTarget', targetId=target,
@@ -218,7 +221,7 @@ class Browser:
 
     def close(self) -> None:
         """End the browser."""
-        self._ws.close()
+        self._stack.close()
         self.process.terminate()
         self.process.wait(timeout=10)
 

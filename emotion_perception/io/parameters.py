@@ -54,7 +54,7 @@ PIPELINE_PARAMETERS = (
               'correlates less than this with its last confirmed look is confirmed at once',
               -1.0, 1.0),
     ParamSpec('landmark_budget', _PIPE.landmark_budget, 'Known faces whose landmarks dlib '
-              'fits per frame (about 2.7 ms each); the others\' are followed by optical '
+              'fits per frame (about 3 ms each); the others\' are followed by optical '
               'flow', 1, 100),
     ParamSpec('classify_budget', _PIPE.classify_budget, 'Known faces the classifier scores '
               'per frame (about 0.8 ms each), stalest first; the others keep their smoothed '

@@ -43,6 +43,7 @@ from emotion_perception.io.server_thread import ServerThread
 #: falls behind should get the newest frames when it catches up, not seconds-old ones.
 WRITE_HIGH_WATER = 16 * 1024
 SOCKET_SEND_BUFFER = 32 * 1024
+SOCKET_RECEIVE_BUFFER = 64 * 1024
 #: Input that is not a request: a client may send this many bytes of it at full speed;
 #: beyond, its reading is paced to GARBAGE_RATE bytes/s. The kernel's flow control then
 #: holds a flooding client back, and the others' frames never wait behind its input.
@@ -295,6 +296,9 @@ class UnityServer:
         sock = writer.get_extra_info('socket')
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
+            # Requests are short lines: a small fixed receive buffer (no autotuning to
+            # 32 MB) lets the kernel hold a flooding client back sooner.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_RECEIVE_BUFFER)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         async def send(data: bytes) -> None:

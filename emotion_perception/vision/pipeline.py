@@ -38,10 +38,10 @@ class PipelineConfig:
     #: ...and at once when its look changed more than this allows (normalised
     #: correlation with its look at the last confirmation, 1 = identical).
     min_similarity: float = 0.5
-    #: Known faces whose landmarks dlib fits per frame (about 2.7 ms each), stalest
+    #: Known faces whose landmarks dlib fits per frame (about 3 ms each), stalest
     #: first; the others' landmarks are followed by optical flow (0.3 ms), if the face
     #: they carry still looks alike.
-    landmark_budget: int = 2
+    landmark_budget: int = 1
     #: Known faces the classifier scores per frame (about 0.8 ms each), those scored
     #: longest ago first; the others keep their smoothed scores until their turn. New
     #: faces are always scored at once. 0 = every face every frame.
