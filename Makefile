@@ -92,6 +92,7 @@ bench: setup
 	$(PY) benchmarks/bench_encodings.py
 	$(PY) benchmarks/bench_page.py
 	$(PY) benchmarks/bench_flood.py
+	$(PY) benchmarks/bench_closed.py --minutes $(or $(CLOSED_MINUTES),10)
 
 bench-record: setup
 	$(PY) benchmarks/bench_record.py --seconds $(or $(SECONDS),60)
