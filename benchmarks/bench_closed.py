@@ -9,7 +9,6 @@ core) and resident memory are sampled every minute for `--minutes`. Run: `make b
 import argparse
 import datetime
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import psutil
+from bench_page import stop_graph
 
 BIN = Path(sys.executable).parent
 
@@ -64,8 +64,7 @@ def main() -> int:
             print(f'| all | {sum(cpu) / len(cpu):.1f} (max {max(cpu):.1f}) | '
                   f'{rss[0]:.0f} -> {rss[-1]:.0f} |')
         finally:
-            os.killpg(graph.pid, signal.SIGINT)
-            graph.wait(timeout=30)
+            stop_graph(graph)
     return 0
 
 

@@ -15,7 +15,6 @@ import functools
 import multiprocessing
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_page import stop_graph
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
@@ -155,8 +155,7 @@ def main() -> int:
                       f'{out["rate"]:.1f} | {p50:.0f} | {p99:.0f} | {p99 - quiet:+.0f} |',
                       flush=True)
         finally:
-            os.killpg(graph.pid, signal.SIGINT)
-            graph.wait(timeout=30)
+            stop_graph(graph)
     return 0
 
 
