@@ -20,6 +20,7 @@ its own to 127.0.0.1 is refused, and the WebSocket takes only the page's own ori
 
 import asyncio
 import collections
+import functools
 import ipaddress
 import time
 from pathlib import Path
@@ -55,6 +56,11 @@ JPEG_QUALITY = 70
 IMAGES_KEPT = 8
 #: A page's messages are small; anything bigger is not from the page.
 MAX_MESSAGE = 1024
+#: New connections a second (and a burst) the page's port takes; past them a connection is
+#: dropped the moment it is accepted, before any HTTP is parsed: a page needs two (the
+#: page and its stream) and a reconnect a second, a connection flood costs little.
+CONNECTIONS_PER_SECOND = 20.0
+CONNECTION_BURST = 40.0
 #: Content-Security-Policy: nothing but this page's own script, style and WebSocket.
 POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
           "img-src blob:; connect-src 'self'; frame-ancestors 'none'")
@@ -81,6 +87,9 @@ class OperatorPage:
         self.previews = self.refused = 0
         self._thread = ServerThread('operator-page')
         self._server = self._ticker = None
+        self._stopping = asyncio.Event()
+        self._tokens, self._filled = CONNECTION_BURST, time.monotonic()
+        self.dropped = 0
 
     @property
     def pages(self) -> int:
@@ -102,7 +111,22 @@ class OperatorPage:
     async def _listen(self):
         return await serve(self._serve, self.host, self.port, reuse_address=True,
                            compression=None, max_size=MAX_MESSAGE, max_queue=4,
-                           process_request=self._route)
+                           process_request=self._route,
+                           create_connection=functools.partial(_Rationed, self._admit))
+
+    def _admit(self) -> bool:
+        """A token bucket of new connections; False (said, summarised) when it is empty."""
+        now = time.monotonic()
+        self._tokens = min(CONNECTION_BURST,
+                           self._tokens + (now - self._filled) * CONNECTIONS_PER_SECOND)
+        self._filled = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        self.dropped += 1
+        self._say('dropped operator page connections', f'operator page: more than '
+                  f'{CONNECTIONS_PER_SECOND:g} new connections a second; dropping the rest')
+        return False
 
     def stop(self) -> None:
         """Close every page and the listening socket, then end the thread."""
@@ -158,7 +182,7 @@ class OperatorPage:
             await page.send(dumps_line(hello_json()).decode())
             if self._status:
                 await page.send(dumps_line(status_json(self._status)).decode())
-            pace = InputPace()
+            pace = InputPace(self._stopping)
             async for message in page:  # a page sends nothing: read it slower and slower
                 await pace.ignore(len(message))
         except ConnectionClosed:
@@ -209,6 +233,7 @@ class OperatorPage:
 
     async def _shutdown(self) -> None:
         """Stop accepting and ticking, drop every page at once."""
+        self._stopping.set()
         if self._server is None:
             return
         self._server.close()
@@ -216,6 +241,27 @@ class OperatorPage:
         for page in list(self._pages):
             page.transport.abort()
         await self._server.wait_closed()
+
+
+class _Rationed(ServerConnection):
+    """A connection that is dropped on arrival, without a handler, when `admit()` says no."""
+
+    def __init__(self, admit: Callable[[], bool], *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._admit, self._dropped = admit, False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Abort at once past the rate; otherwise serve as websockets does."""
+        if not self._admit():
+            self._dropped = True
+            transport.abort()
+            return
+        super().connection_made(transport)
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        """A dropped connection never started: nothing to wind down."""
+        if not self._dropped:
+            super().connection_lost(exc)
 
 
 async def _send(page: ServerConnection, batch: list[str | bytes]) -> None:

@@ -25,6 +25,7 @@ made to connect by any web page it opens, so WebSocket handshakes that carry an 
 
 import asyncio
 import collections
+import contextlib
 import ipaddress
 import json
 import re
@@ -92,16 +93,21 @@ def is_loopback(host: str) -> bool:
 
 @dataclass
 class InputPace:
-    """Reads a client's ignored input slower and slower: a flood costs only the flooder."""
+    """Reads a client's ignored input slowly: a flood costs only the flooder.
 
-    def __init__(self) -> None:
+    The wait ends early when `stopping` is set, so a stop never waits for a flooder.
+    """
+
+    def __init__(self, stopping: asyncio.Event) -> None:
         self.ignored = 0
+        self._stopping = stopping
 
     async def ignore(self, size: int) -> None:
         """Count `size` ignored bytes; past GARBAGE_FREE, wait as they take at GARBAGE_RATE."""
         self.ignored += size
-        if self.ignored > GARBAGE_FREE:
-            await asyncio.sleep(size / GARBAGE_RATE)
+        if self.ignored > GARBAGE_FREE and not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), size / GARBAGE_RATE)
 
 
 @dataclass
@@ -131,7 +137,7 @@ class _Client:
     """One connected client: its queue, its way of sending, and what it asked for."""
 
     def __init__(self, name: str, send: Callable[[bytes], Awaitable[None]],
-                 abort: Callable[[], None], queue_size: int) -> None:
+                 abort: Callable[[], None], queue_size: int, stopping: asyncio.Event) -> None:
         self.name, self.send, self.abort = name, send, abort
         self.pending: collections.deque[bytes] = collections.deque(maxlen=queue_size)
         self.ready = asyncio.Event()
@@ -143,7 +149,7 @@ class _Client:
         self.waiting = False
         self.last_sent: Optional[bytes] = None
         self.warned = False  # said once that its input is ignored
-        self.pace = InputPace()
+        self.pace = InputPace(stopping)
 
 
 class UnityServer:
@@ -173,6 +179,7 @@ class UnityServer:
         self._serving: set[asyncio.Task] = set()
         self._newest: Optional[Frame] = None
         self._thread = ServerThread('unity-server')
+        self._stopping = asyncio.Event()
         self._servers: list = []
         self._last_sent = 0.0
 
@@ -306,7 +313,7 @@ class UnityServer:
             await writer.drain()
 
         client = _Client(f'{peer[0]}:{peer[1]}', send, writer.transport.abort,
-                         self.queue_size)
+                         self.queue_size, self._stopping)
         first = await self._first_line(reader)
         client.legacy = self._compat == 'legacy' or self._compat == 'auto' and first is None
         if client.legacy:
@@ -340,7 +347,7 @@ class UnityServer:
             await ws.send(data.rstrip(b'\n').decode())
 
         client = _Client(f'{address}:{ws.remote_address[1]}', send, ws.transport.abort,
-                         self.queue_size)
+                         self.queue_size, self._stopping)
         await self._life(client, self._read_websocket(client, ws), 'WebSocket')
 
     async def _write(self, client: _Client) -> None:
@@ -406,6 +413,7 @@ class UnityServer:
         Aborting a client's connection ends its reader, and so its whole life; each ends
         by itself (cancelling them would make asyncio's stream callback log).
         """
+        self._stopping.set()
         for server in self._servers:
             server.close()
         for client in list(self._clients):

@@ -18,9 +18,14 @@ HAAR_WINDOW = 24
 
 
 def to_boxes(rects: np.ndarray, scale: float = 1.0, origin: Box = Box(0, 0, 0, 0)) -> list[Box]:
-    """Frame boxes from OpenCV (x, y, w, h) rects found on a region resized by `scale`."""
-    return [Box(origin.x + int(round(x / scale)), origin.y + int(round(y / scale)),
-                int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
+    """Frame boxes from OpenCV (x, y, w, h) rects found on a region resized by `scale`.
+
+    Sorted: OpenCV's cascade collects its finds on several threads, so their order varies
+    from run to run, and ties downstream (two finds of one face) must not.
+    """
+    boxes = [Box(origin.x + int(round(x / scale)), origin.y + int(round(y / scale)),
+                 int(round(w / scale)), int(round(h / scale))) for x, y, w, h in rects]
+    return sorted(boxes, key=lambda b: (b.y, b.x, b.width, b.height))
 
 
 @dataclass(frozen=True)
