@@ -11,6 +11,7 @@ import numpy as np
 from emotion_perception.io.sources import IMAGE_SUFFIXES
 from emotion_perception.vision.classifier import ExpressionClassifier
 from emotion_perception.vision.expressions import EXPRESSIONS
+from emotion_perception.vision.model_store import sha256_of
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ def labelled_images(dataset: Path) -> list[tuple[Path, int]]:
 
 def file_digests(folder: Path) -> frozenset[str]:
     """sha256 of every file under a folder (to leave its copies out of a test set)."""
-    return frozenset(hashlib.sha256(p.read_bytes()).hexdigest()
-                     for p in folder.rglob('*') if p.is_file())
+    return frozenset(sha256_of(p) for p in folder.rglob('*') if p.is_file())
 
 
 def _batches(items: list[tuple[Path, int]], size: int, excluded: set[str]

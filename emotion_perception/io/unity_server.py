@@ -50,7 +50,9 @@ SOCKET_RECEIVE_BUFFER = 64 * 1024
 #: holds a flooding client back, and the others' frames never wait behind its input.
 GARBAGE_FREE = 4096
 GARBAGE_RATE = 16 * 1024
-#: A request is a short line; longer WebSocket messages close that client (1009).
+#: A request is a short line: longer ones are not parsed; WebSocket messages longer than
+#: MAX_MESSAGE close that client (1009).
+MAX_REQUEST = 256
 MAX_MESSAGE = 64 * 1024
 #: How long a new TCP client has to say hello before it is taken for a legacy scene.
 HELLO_WAIT = 0.3
@@ -91,7 +93,6 @@ def is_loopback(host: str) -> bool:
         return host == 'localhost'
 
 
-@dataclass
 class InputPace:
     """Reads a client's ignored input slowly: a flood costs only the flooder.
 
@@ -230,10 +231,6 @@ class UnityServer:
         self._thread.call(self._fan_out, Frame(line, legacy))
         return True
 
-    def allowed(self, address: str) -> bool:
-        """Loopback always; any other address only if the allow-list holds it."""
-        return allowed(address, self._allow)
-
     def _fan_out(self, frame: Frame) -> None:
         """On the loop: append to each client's queue, dropping its oldest if full."""
         self._newest = frame
@@ -258,7 +255,7 @@ class UnityServer:
 
     def _admit(self, address: str) -> bool:
         """Allow-list check at connection time; a refusal is counted and said."""
-        if self.allowed(address):
+        if allowed(address, self._allow):
             return True
         self.stats.refused += 1
         self._say('refused clients', f'refused Unity client {address}: not in the allow '
@@ -394,7 +391,7 @@ class UnityServer:
 
     def _on_message(self, client: _Client, message) -> bool:
         """Act on a request; False for anything else (ignored, said once per client)."""
-        kind = _message_type(message) if len(message) < 256 else None
+        kind = _message_type(message) if len(message) < MAX_REQUEST else None
         if kind == 'next':
             self._request(client)
         elif kind != 'hello':

@@ -374,9 +374,9 @@ class FacePipeline:
     def _to_score(self, tracks: list[Track]) -> list[int]:
         """Who is scored this frame: new faces, then classify_budget others, stalest first."""
         budget = self.config.classify_budget
-        new = [i for i, t in enumerate(tracks) if t.scores is None]
         if not budget:
             return list(range(len(tracks)))
+        new = [i for i, t in enumerate(tracks) if t.scores is None]
         known = sorted((i for i, t in enumerate(tracks) if t.scores is not None),
                        key=lambda i: tracks[i].scored)
         return sorted(new + known[:max(0, budget - len(new))])
