@@ -180,6 +180,23 @@ def test_a_page_that_never_reads_does_not_hold_up_the_others(page_server, astron
     assert len(pictures) >= 10 and sum(t['type'] == 'faces' for t in texts) >= 15
 
 
+def test_the_page_counts_the_frames_perception_dropped_not_client_queue_drops(ros_context):
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+    from rclpy.node import Node
+
+    from emotion_perception.ros.page_feed import PageFeed
+
+    node = Node('page_feed_test')
+    feed = PageFeed(node, lambda: {})
+    feed._on_diagnostics(DiagnosticArray(status=[
+        DiagnosticStatus(name=name, message='ok', values=[KeyValue(key='dropped', value=n)])
+        for name, n in (('perception: expression perception', '5'),
+                        ('unity_bridge: Unity clients', '7'))]))
+    health = feed.health()
+    node.destroy_node()
+    assert health['dropped'] == 5 and len(health['diagnostics']) == 2
+
+
 # The browser tests: the page as staff see it.
 
 class Browser:

@@ -10,6 +10,9 @@ from rclpy.node import Node
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
+#: Perception's status name ends with this task (the operator page reads its drops).
+PERCEPTION_TASK = 'expression perception'
+
 #: What a node reports: level, one-line message, and key/value figures.
 Report = tuple[bytes, str, dict[str, object]]
 

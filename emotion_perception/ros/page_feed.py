@@ -20,6 +20,7 @@ from sensor_msgs.msg import Image
 
 from emotion_perception.io.operator_page import OperatorPage
 from emotion_perception.ros.conversions import image_to_array, stamp_seconds
+from emotion_perception.ros.diagnostics import PERCEPTION_TASK
 
 #: Warnings and errors the page lists, newest last.
 ERRORS_KEPT = 20
@@ -60,7 +61,9 @@ class PageFeed:
         statuses = list(self._statuses.values())
         return {
             'uptime': round(time.monotonic() - self._started, 1),
-            'dropped': sum(int(s['values'].get('dropped', 0)) for s in statuses),
+            # Frames perception skipped (the bridge's `dropped` counts client queue drops).
+            'dropped': sum(int(s['values'].get('dropped', 0)) for s in statuses
+                           if s['name'].endswith(f': {PERCEPTION_TASK}')),
             'process': {'cpuPercent': self._process.cpu_percent(),
                         'rssMb': round(self._process.memory_info().rss / 2**20, 1)},
             'machine': {'cpuPercent': psutil.cpu_percent(),

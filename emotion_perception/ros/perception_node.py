@@ -30,6 +30,7 @@ from emotion_perception.ros.conversions import (
 )
 from emotion_perception.ros.diagnostics import (
     OK,
+    PERCEPTION_TASK,
     WARN,
     DiagnosticsReporter,
     LatencyWindow,
@@ -85,7 +86,7 @@ class PerceptionNode(Node):
         self._closed = False
         self.create_subscription(Bool, ENABLED_TOPIC,
                                  lambda msg: setattr(self, '_closed', not msg.data), ENABLED_QOS)
-        DiagnosticsReporter(self, 'expression perception', self._report)
+        DiagnosticsReporter(self, PERCEPTION_TASK, self._report)
         self._worker = threading.Thread(target=self._work, daemon=True, name='perception')
         self._worker.start()
         self.get_logger().info(f'ready: {self._sub.topic_name} -> {self._faces_pub.topic_name} '
