@@ -25,7 +25,7 @@ help:
 	@echo "make bench  set up, then print figures: seeds' loop vs ours, and the graph's rates"
 	@echo "make soak   set up, then run the graph 30 min (MINUTES=N) with client churn; print memory, rate, p99, log bytes"
 	@echo "make setup  only set up .venv, the messages and the models"
-	@echo "make ros-tools  add ros2 launch / ros2 CLI from ROS_TOOLS=$(ROS_TOOLS) (for the launch tests)"
+	@echo "make ros-tools  add ros2 launch / ros2 CLI and hri_msgs from ROS_TOOLS=$(ROS_TOOLS) (for the launch and REP-155 tests)"
 
 setup: $(VENV)/.package models
 
@@ -68,9 +68,10 @@ $(VENV)/.ros-tools: $(VENV)/.package requirements-ros-tools.txt
 	@$(PY) -m pip install -q --no-deps $(ROS_TOOLS)/wheels/*.whl >>$(LOG) 2>&1 \
 	  && $(PY) -m pip install -q -r requirements-ros-tools.txt -c constraints.txt >>$(LOG) 2>&1 \
 	  || { echo "ros-tools: pip install failed; see $(LOG)" >&2; exit 1; }
-	@$(COLCON_ENV) $(COLCON_INTO_VENV) --base-paths $(ROS_TOOLS)/src/composition_interfaces >>$(LOG) 2>&1 \
-	  || { echo "ros-tools: colcon build of composition_interfaces failed; see $(VENV)/colcon/log/latest_build" >&2; exit 1; }
-	@$(PY) -c 'import launch_ros, ros2cli, launch_pytest' \
+	@echo "setup: building composition_interfaces and hri_msgs (REP-155) with colcon into $(VENV)"
+	@$(COLCON_ENV) $(COLCON_INTO_VENV) --base-paths $(ROS_TOOLS)/src/composition_interfaces $(ROS_TOOLS)/src/hri_msgs >>$(LOG) 2>&1 \
+	  || { echo "ros-tools: colcon build of composition_interfaces or hri_msgs failed; see $(VENV)/colcon/log/latest_build" >&2; exit 1; }
+	@$(PY) -c 'import launch_ros, ros2cli, launch_pytest, hri_msgs.msg' \
 	  || { echo "ros-tools: installed but launch_ros does not import; re-run 'make ros-tools'" >&2; exit 1; }
 	@touch $@
 

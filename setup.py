@@ -32,6 +32,7 @@ setup(
             'perception_node = emotion_perception.ros.perception_node:main',
             'unity_bridge_node = emotion_perception.ros.unity_bridge_node:main',
             'recorder_node = emotion_perception.ros.recorder_node:main',
+            'hri_node = emotion_perception.ros.hri_node:main',
         ],
     },
 )

@@ -252,7 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     record = None if args.record is None else {'output': args.record, 'raw': args.record_raw}
     camera = {'schedule': args.schedule} if args.schedule is not None else {}
     return run(args.source, Path(args.params) if args.params else None, bridge,
-               args.discovery, record, camera)
+               args.discovery, record, camera, args.hri)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--record', metavar='BAG', help='also record the graph into this bag '
                                                    'folder (compressed images, faces, health)')
     p.add_argument('--record-raw', action='store_true', help='record raw images instead')
+    p.add_argument('--hri', action='store_true', help='also publish REP-155 (ROS4HRI) topics '
+                   'under /humans/faces/ (needs hri_msgs; docs/ros.md)')
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -35,7 +35,7 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from emotion_perception.io.parameters import load_params_file, node_parameters
-from emotion_perception.ros.graph import NODES, RECORDER, recorded_topics
+from emotion_perception.ros.graph import HRI, NODES, RECORDER, recorded_topics
 from launch import LaunchDescription
 
 #: Exit code of a node that cannot start with its configuration (runner.node_main).
@@ -74,6 +74,8 @@ ARGUMENTS = (
     ('record', 'false', 'true: record images (JPEG), faces and /diagnostics into a bag'),
     ('record_raw', 'false', 'true: record raw images instead of JPEG'),
     ('bag', '', 'Bag folder for record:=true (empty: rosbag2_<date and time>)'),
+    ('hri', 'false', 'true: also publish the faces as REP-155 (ROS4HRI) topics under '
+                     'humans/faces/ (needs hri_msgs)'),
 ) + tuple((entry.name, 'true', f'Start the {entry.name} node here (false: it runs on another '
                                f'machine or not at all)') for entry in NODES)
 
@@ -126,14 +128,16 @@ def _nodes(context: LaunchContext) -> list:
     sections = load_params_file(Path(arg['params_file']))
     respawn = _typed('respawn', arg['respawn'], bool)
     delay = float(arg['respawn_delay'])
-    overrides: dict[str, dict] = {entry.name: {} for entry in NODES}
+    entries = NODES + ((HRI,) if _typed('hri', arg['hri'], bool) else ())
+    overrides: dict[str, dict] = {entry.name: {} for entry in entries}
     for argument, (node, parameter, kind) in OVERRIDES.items():
         if arg[argument]:
             overrides[node][parameter] = _typed(argument, arg[argument], kind)
     remappings = [('image_raw', arg['image_topic']), ('faces', arg['faces_topic'])]
     actions = []
-    for entry in NODES:
-        if not IfCondition(LaunchConfiguration(entry.name)).evaluate(context):
+    for entry in entries:
+        if entry in NODES and not IfCondition(
+                LaunchConfiguration(entry.name)).evaluate(context):
             continue
         node = Node(package='emotion_perception', executable=entry.executable,
                     name=entry.name, namespace=arg['namespace'], output='screen',

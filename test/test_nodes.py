@@ -302,7 +302,7 @@ def test_a_bad_parameter_value_is_one_clear_error(executable, param, message):
     assert len(errors) == 1 and message in errors[0], proc.stderr
 
 
-def test_camera_publishes_bgr8_with_sensor_qos_from_an_image_folder(tmp_path, astronaut,
+def test_camera_publishes_bgr8_from_an_image_folder(tmp_path, astronaut,
                                                                      ros_context):
     from rclpy.node import Node
     from rclpy.parameter import Parameter
@@ -428,7 +428,12 @@ def test_the_dds_profile_gives_way_to_the_users_own_configuration(monkeypatch):
     for name in DDS_USER_CONFIG:  # empty = unset; monkeypatch restores them afterwards
         monkeypatch.setenv(name, '')
     monkeypatch.setenv('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
+    monkeypatch.delenv('RMW_FASTRTPS_PUBLICATION_MODE', raising=False)
     assert dds_profile() == str(ROOT / 'config' / 'fastdds.xml')
+    assert os.environ['RMW_FASTRTPS_PUBLICATION_MODE'] == 'ASYNCHRONOUS'
+    monkeypatch.setenv('RMW_FASTRTPS_PUBLICATION_MODE', 'SYNCHRONOUS')  # the user's choice
+    dds_profile()
+    assert os.environ['RMW_FASTRTPS_PUBLICATION_MODE'] == 'SYNCHRONOUS'
     monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', '/site/dds.xml')
     assert dds_profile() is None and os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] == '/site/dds.xml'
     monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', '')

@@ -14,7 +14,6 @@ from typing import Optional
 
 import cv2
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Bool, Header
 from std_srvs.srv import SetBool
@@ -33,6 +32,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
+from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.ros_params import declare
@@ -78,12 +78,12 @@ class CameraNode(Node):
         with reported(self):
             self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
             self._hours = OpeningHours(self.params['schedule'])
-        self._pub = self.create_publisher(Image, 'image_raw', qos_profile_sensor_data)
+        self._pub = self.create_publisher(Image, 'image_raw', IMAGE_PUBLISHER_QOS)
         # As image_transport names it: after the remapped base, so image_raw:=/cam/image
         # publishes /cam/image/compressed.
         self._jpeg_pub = self.create_publisher(
             CompressedImage, self.resolve_topic_name('image_raw') + '/compressed',
-            qos_profile_sensor_data)
+            IMAGE_PUBLISHER_QOS)
         self._stop = threading.Event()
         self._state, self._published, self._error = 'opening', 0, ''
         self._skip_said = ''

@@ -26,6 +26,8 @@ NODES = (
     NodeEntry('unity_bridge', 'unity_bridge_node',
               'emotion_perception.ros.unity_bridge_node:UnityBridgeNode'),
 )
+#: REP-155 (ROS4HRI) topics, on request (`hri:=true`, `run --hri`): needs hri_msgs.
+HRI = NodeEntry('hri', 'hri_node', 'emotion_perception.ros.hri_node:HriNode')
 #: Records the graph where `ros2 bag` is missing (pip-only machines).
 RECORDER = NodeEntry('recorder', 'recorder_node',
                      'emotion_perception.ros.recorder_node:RecorderNode')

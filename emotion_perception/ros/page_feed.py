@@ -15,12 +15,12 @@ import psutil
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import Log
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from emotion_perception.io.operator_page import OperatorPage
 from emotion_perception.ros.conversions import image_to_array, stamp_seconds
 from emotion_perception.ros.diagnostics import PERCEPTION_TASK
+from emotion_perception.ros.image_qos import IMAGE_SUBSCRIBER_QOS
 
 #: Warnings and errors the page lists, newest last.
 ERRORS_KEPT = 20
@@ -92,7 +92,7 @@ class PageFeed:
             return
         if self._page.wants_images and self._images is None:
             self._images = self._node.create_subscription(
-                Image, 'image_raw', self._on_image, qos_profile_sensor_data)
+                Image, 'image_raw', self._on_image, IMAGE_SUBSCRIBER_QOS)
         elif not self._page.wants_images and self._images is not None:
             self._node.destroy_subscription(self._images)
             self._images = None

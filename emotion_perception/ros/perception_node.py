@@ -10,7 +10,6 @@ from typing import Optional, Union
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
 from rclpy.subscription import Subscription
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Bool
@@ -37,6 +36,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
+from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS, IMAGE_SUBSCRIBER_QOS
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.ros_params import changes, declare, rejected
@@ -72,7 +72,7 @@ class PerceptionNode(Node):
         self._debug = node_params['debug_image']
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._faces_pub = self.create_publisher(FaceExpressionArray, 'faces', 10)
-        self._debug_pub = self.create_publisher(Image, 'debug_image', qos_profile_sensor_data)
+        self._debug_pub = self.create_publisher(Image, 'debug_image', IMAGE_PUBLISHER_QOS)
         self._sub = self._subscribe_images(node_params['image_transport'])
         self._newest: Optional[tuple[int, AnyImage]] = None
         self._arrived = threading.Condition()
@@ -101,9 +101,9 @@ class PerceptionNode(Node):
         if transport == 'compressed':
             topic = self.resolve_topic_name('image_raw') + '/compressed'
             return self.create_subscription(CompressedImage, topic, self._on_image,
-                                            qos_profile_sensor_data)
+                                            IMAGE_SUBSCRIBER_QOS)
         return self.create_subscription(Image, 'image_raw', self._on_image,
-                                        qos_profile_sensor_data)
+                                        IMAGE_SUBSCRIBER_QOS)
 
     def _on_set_parameters(self, params: list[Parameter]) -> SetParametersResult:
         """Validate and apply threshold/smoothing changes from the next frame on."""

@@ -14,7 +14,13 @@ from rclpy.signals import SignalHandlerOptions
 
 from emotion_perception.io.parameters import Value, load_params_file
 from emotion_perception.io.sources import first_camera
-from emotion_perception.ros.graph import NODES, RECORDER, config_file, default_params_file
+from emotion_perception.ros.graph import (
+    HRI,
+    NODES,
+    RECORDER,
+    config_file,
+    default_params_file,
+)
 from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
 
 #: The ROS 2 (Iron and later) variable that limits discovery: LOCALHOST, SUBNET, OFF.
@@ -56,12 +62,16 @@ def dds_profile() -> Optional[str]:
     Not when the environment configures DDS itself or names another RMW. Raw images are
     larger than Fast DDS's default 512 KiB shared-memory segment: without the profile's
     16 MiB one, a recorder or perception node in another process gets a few of every 30.
+    Publishing is asynchronous unless RMW_FASTRTPS_PUBLICATION_MODE says otherwise: images
+    go out reliable (image_qos), and a synchronous write to a stopped reliable reader
+    held the camera and perception (the graph fell from 27 to 12-16 msg/s).
     """
     if any(os.environ.get(name) for name in DDS_USER_CONFIG) or \
             os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') != 'rmw_fastrtps_cpp':
         return None
     path = str(config_file('fastdds.xml'))
     os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = path
+    os.environ.setdefault('RMW_FASTRTPS_PUBLICATION_MODE', 'ASYNCHRONOUS')
     return path
 
 
@@ -148,11 +158,12 @@ def discovery_range(choice: Optional[str]) -> str:
 
 def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         discovery: Optional[str] = None, record: Optional[dict[str, Value]] = None,
-        camera: Optional[dict[str, Value]] = None) -> int:
+        camera: Optional[dict[str, Value]] = None, hri: bool = False) -> int:
     """Camera -> perception -> unity_bridge in this process, with the launch file's YAML.
 
     `bridge` and `camera` override those nodes' parameters (port, host, allow; schedule);
-    `record`, if given, adds the recorder with these parameters (output, raw).
+    `record`, if given, adds the recorder with these parameters (output, raw); `hri` the
+    REP-155 node.
     """
     params = params or default_params_file()
     load_params_file(params)
@@ -172,7 +183,8 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
     nodes: list[Node] = []
     try:
         overrides['camera'].append(Parameter('source', value=resolve_source(source)))
-        for entry in NODES + ((RECORDER,) if record is not None else ()):
+        optional = ((RECORDER,) if record is not None else ()) + ((HRI,) if hri else ())
+        for entry in NODES + optional:
             nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
     except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
         if isinstance(exc, SETUP_ERRORS):

@@ -1,0 +1,62 @@
+"""REP-155 (ROS4HRI) names and values, without ROS: face ids, expressions, landmarks, ROIs.
+
+The hri node turns these into `hri_msgs`; kept here so that they are tested without them.
+"""
+
+import random
+from typing import Optional
+
+import numpy as np
+
+from emotion_perception.vision.face_crops import eye_centres
+from emotion_perception.vision.results import Box
+
+#: Our seven FER labels as hri_msgs/Expression's constants (NEUTRAL, ANGRY, ...).
+HRI_EXPRESSIONS = {'Angry': 'angry', 'Disgust': 'disgusted', 'Fear': 'scared',
+                   'Happy': 'happy', 'Sad': 'sad', 'Surprise': 'surprised',
+                   'Neutral': 'neutral'}
+#: hri_msgs/FacialLandmarks holds 70 points: dlib's 68 at their own indices (its
+#: constants follow dlib/OpenPose), then RIGHT_PUPIL (68) and LEFT_PUPIL (69).
+HRI_LANDMARKS = 70
+_TAIL = 36 ** 4
+_SPACE = 26 * _TAIL  # a letter, then four letters or digits: 43.7 million ids
+_STRIDE = 28_629_151  # coprime with 26 and 36, so tracks map one-to-one onto the space
+
+
+class FaceIds:
+    """Short REP-155 face ids from our track numbers: 5 characters, a letter first.
+
+    REP-155 wants short unique strings usable in topic names (a name may not start with a
+    digit). Track k becomes the k-th element of a permutation of all 43.7 million such
+    strings, shifted by a random offset per run: unique within a run without remembering
+    any, unrelated to the last run's (whose ids a consumer may still hold), not guessable
+    from the count of visitors.
+    """
+
+    def __init__(self, offset: Optional[int] = None) -> None:
+        self._offset = random.SystemRandom().randrange(_SPACE) if offset is None else offset
+
+    def __call__(self, track: int) -> str:
+        """The id of track number `track`."""
+        n = (track * _STRIDE + self._offset) % _SPACE
+        head, tail = divmod(n, _TAIL)
+        chars = []
+        for _ in range(4):
+            tail, digit = divmod(tail, 36)
+            chars.append('0123456789abcdefghijklmnopqrstuvwxyz'[digit])
+        return chr(ord('a') + head) + ''.join(reversed(chars))
+
+
+def normalized_roi(box: Box, width: int, height: int) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of the box as fractions of the image, inside [0, 1]."""
+    return (min(max(box.x / width, 0.0), 1.0), min(max(box.y / height, 0.0), 1.0),
+            min(max((box.x + box.width) / width, 0.0), 1.0),
+            min(max((box.y + box.height) / height, 0.0), 1.0))
+
+
+def normalized_landmarks(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The 68 dlib points (pixels) as hri_msgs' 70, normalized to [0, 1]: shape (70, 2)."""
+    right, left = eye_centres(points)
+    full = np.vstack([points, right, left]).astype(np.float64)
+    full /= (width, height)
+    return np.clip(full, 0.0, 1.0)
