@@ -43,12 +43,13 @@ $(VENV)/.deps: $(VENV)/.python requirements.txt constraints.txt tools/patch_ros_
 	@$(PY) tools/patch_ros_cmake.py
 	@touch $@
 
-$(VENV)/.msgs: $(VENV)/.deps $(MSG_SOURCES)
+$(VENV)/.msgs: $(VENV)/.deps $(MSG_SOURCES) tools/foxglove_msgs.py
 	@command -v c++ >/dev/null || { echo "setup: no C++ compiler to build $(MSGS); install one (Debian: apt-get install g++) and re-run 'make setup'" >&2; exit 1; }
-	@echo "setup: building $(MSGS) with colcon into $(VENV)"
-	@$(COLCON_ENV) $(COLCON_INTO_VENV) --base-paths $(MSGS) >>$(LOG) 2>&1 \
-	  || { echo "setup: colcon build of $(MSGS) failed; see $(VENV)/colcon/log/latest_build and re-run 'make setup'" >&2; exit 1; }
-	@$(PY) -c 'from emotion_perception_msgs.msg import FaceExpressionArray' \
+	@echo "setup: building $(MSGS) and foxglove_msgs (from foxglove-schemas-protobuf) with colcon into $(VENV)"
+	@$(PY) tools/foxglove_msgs.py $(VENV)/colcon/src/foxglove_msgs >>$(LOG)
+	@$(COLCON_ENV) $(COLCON_INTO_VENV) --base-paths $(MSGS) $(VENV)/colcon/src/foxglove_msgs >>$(LOG) 2>&1 \
+	  || { echo "setup: colcon build of $(MSGS) or foxglove_msgs failed; see $(VENV)/colcon/log/latest_build and re-run 'make setup'" >&2; exit 1; }
+	@$(PY) -c 'from emotion_perception_msgs.msg import FaceExpressionArray; from foxglove_msgs.msg import ImageAnnotations' \
 	  || { echo "setup: $(MSGS) built but does not import; re-run 'make setup'" >&2; exit 1; }
 	@touch $@
 

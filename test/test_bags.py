@@ -210,13 +210,45 @@ def test_process_bag_to_bag_keeps_stamps_and_input_topics(tmp_path, frames):
     done = cli('process', str(bag), '-o', str(tmp_path / 'out.mcap'))
     assert done.returncode == 0, done.stderr
     out = Bag(tmp_path / 'out.mcap')
-    assert {t: i.count for t, i in out.topics.items()} == {'/faces': 20, '/cam/image': 20}
+    assert {t: i.count for t, i in out.topics.items()} == {
+        '/faces': 20, '/image_annotations': 20, '/cam/image': 20}
     faces = [deserialize_message(m.data, FaceExpressionArray) for m in out.messages({'/faces'})]
     assert [f.header.stamp.sec for f in faces] == [FIRST_STAMP + i for i in range(20)]
     assert all(f.header.frame_id == 'bag_cam' and len(f.faces) >= 2 for f in faces)
     slim = cli('process', str(bag), '-o', str(tmp_path / 'slim'), '--faces-only')
-    assert slim.returncode == 0 and list(Bag(tmp_path / 'slim').topics) == ['/faces']
+    assert slim.returncode == 0
+    assert sorted(Bag(tmp_path / 'slim').topics) == ['/faces', '/image_annotations']
     assert (tmp_path / 'slim' / 'metadata.yaml').is_file()
+
+
+def test_overlays_in_a_processed_bag_decode_with_foxglove_s_own_reader(tmp_path, frames):
+    """`mcap` with `mcap-ros2-support` (Foxglove's decoder, not the rosbags that wrote it)."""
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    bag = write_bag(tmp_path / 'in', frames[:10], compressed=True)
+    assert cli('process', str(bag), '-o', str(tmp_path / 'out.mcap')).returncode == 0
+    by_topic: dict[str, list] = {'/faces': [], '/image_annotations': []}
+    with open(tmp_path / 'out.mcap', 'rb') as f:
+        for schema, channel, _, msg in make_reader(
+                f, decoder_factories=[DecoderFactory()]).iter_decoded_messages(
+                topics=list(by_topic)):
+            by_topic[channel.topic].append((schema.name, msg))
+    assert len(by_topic['/image_annotations']) == 10
+    for (_, faces), (name, overlay) in zip(by_topic['/faces'], by_topic['/image_annotations']):
+        assert name == 'foxglove_msgs/msg/ImageAnnotations'
+        loops = [p for p in overlay.points if p.type == 2]  # LINE_LOOP: the boxes
+        dots = [p for p in overlay.points if p.type == 1]  # POINTS: the landmarks
+        assert len(loops) == len(overlay.texts) == len(faces.faces) >= 2
+        for face, loop, text, landmarks in zip(faces.faces, loops, overlay.texts, dots):
+            b = face.box
+            assert [(p.x, p.y) for p in loop.points] == [
+                (b.x_offset, b.y_offset), (b.x_offset + b.width, b.y_offset),
+                (b.x_offset + b.width, b.y_offset + b.height),
+                (b.x_offset, b.y_offset + b.height)]
+            assert text.text == f'#{face.id} {face.expression} {face.confidence:.2f}'
+            assert len(landmarks.points) == 68
+            assert loop.timestamp.sec == faces.header.stamp.sec
 
 
 @pytest.mark.parametrize('case,message', [

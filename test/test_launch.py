@@ -306,15 +306,20 @@ def test_a_node_that_cannot_start_stops_the_launch_with_its_reason(ros_env, vide
 
 
 def test_record_true_records_the_remapped_namespaced_topics(ros_env, video, tmp_path):
-    """Without rosbag2 installed (as here), the package's recorder takes `ros2 bag`'s place."""
+    """Without rosbag2 installed (as here), the package's recorder takes `ros2 bag`'s place.
+
+    `hri:=true` adds the REP-155 node, in the namespace too.
+    """
     from emotion_perception.io.bags import Bag
 
     bag = tmp_path / 'session'
     launch = Launch(ros_env, f'source:={video}', f'unity_port:={free_port()}',
                     'namespace:=robot2', 'image_topic:=cam/image', 'record:=true',
-                    f'bag:={bag}')
+                    f'bag:={bag}', 'hri:=true')
     try:
-        launch.wait_for(r'recording /robot2/cam/image/compressed, /robot2/faces, /diagnostics')
+        launch.wait_for(r'recording /robot2/cam/image/compressed, /robot2/faces, '
+                        r'/robot2/image_annotations, /diagnostics')
+        launch.wait_for(r'\[robot2.hri\]: ready: faces -> /robot2/humans/faces/')
         launch.wait_for('ready: ')
         time.sleep(4.0)
     finally:
@@ -323,6 +328,7 @@ def test_record_true_records_the_remapped_namespaced_topics(ros_env, video, tmp_
     counts = {t: i.count for t, i in Bag(bag).topics.items()}
     assert counts['/robot2/cam/image/compressed'] >= 60, counts
     assert counts['/robot2/faces'] >= 30 and counts['/diagnostics'] >= 5, counts
+    assert counts['/robot2/image_annotations'] >= 30, counts
 
 
 def test_show_args_lists_every_argument_with_a_description(ros_env):
@@ -330,7 +336,7 @@ def test_show_args_lists_every_argument_with_a_description(ros_env):
     for name in ('source', 'params_file', 'unity_host', 'unity_port', 'namespace',
                  'log_level', 'debug_image', 'image_topic', 'faces_topic', 'respawn',
                  'respawn_delay', 'camera', 'perception', 'unity_bridge', 'record', 'bag',
-                 'record_raw'):
+                 'record_raw', 'hri'):
         assert f"'{name}':" in out
 
 

@@ -93,7 +93,7 @@ def _console_scripts() -> set[str]:
 def test_every_console_script_is_installed():
     scripts = _console_scripts()
     assert {'emotion-perception', 'camera_node', 'perception_node',
-            'unity_bridge_node'} <= scripts
+            'unity_bridge_node', 'recorder_node', 'hri_node'} <= scripts
     for name in scripts:
         assert (BIN / name).is_file(), f'{name} is not on the venv PATH'
     help_text = subprocess.run([str(BIN / 'emotion-perception'), '--help'],
@@ -152,7 +152,7 @@ ROSDEP_KEYS = {
     'tqdm': 'python3-tqdm', 'yaml': 'python3-yaml', 'launch': 'launch',
     'launch_ros': 'launch_ros', 'websockets': 'python3-websockets', 'mcap': 'python3-mcap-pip',
     'ai_edge_litert': 'python3-ai-edge-litert-pip', 'pythonosc': 'python3-python-osc-pip',
-    'psutil': 'python3-psutil',
+    'psutil': 'python3-psutil', 'foxglove_msgs': 'foxglove_msgs',
 }
 
 

@@ -1,7 +1,7 @@
-"""`process IN --output OUT.mcap`: faces as FaceExpressionArray messages in a new bag.
+"""`process IN --output OUT.mcap`: faces and their overlays as messages in a new bag.
 
-The messages are the perception node's own (`result_to_msg`), serialized by rclpy, so a
-bag made offline and one recorded from the graph hold the same thing.
+The messages are the perception node's own (`result_to_msg`, `result_to_annotations`),
+serialized by rclpy, so a bag made offline and one recorded from the graph hold the same.
 """
 
 import shutil
@@ -13,6 +13,11 @@ from std_msgs.msg import Header
 
 from emotion_perception.io.bags import Bag, BagError, BagImage, BagMessage, BagWriter
 from emotion_perception.ros.conversions import result_to_msg, time_from_ns
+from emotion_perception.ros.image_annotations import (
+    ANNOTATIONS_TOPIC,
+    ANNOTATIONS_TYPE,
+    result_to_annotations,
+)
 from emotion_perception.ros.message_types import package_msg_files
 from emotion_perception.vision.results import FrameResult
 
@@ -20,7 +25,10 @@ FACES_TYPE = 'emotion_perception_msgs/msg/FaceExpressionArray'
 
 
 class FacesBag:
-    """A bag sink: `faces` stamped with each source image's stamp, plus the input topics."""
+    """A bag sink: faces and their overlays stamped as each source image, and the input.
+
+    The overlays go beside the faces topic: `/faces` -> `/image_annotations`.
+    """
 
     def __init__(self, path: Path, source: Bag, faces_topic: str = '/faces',
                  copy_input: bool = True) -> None:
@@ -32,22 +40,27 @@ class FacesBag:
             raise BagError(f'{path} exists already, not overwriting')
         self._writer = BagWriter(self._folder)
         self._writer.define(package_msg_files('emotion_perception_msgs'))
+        self._writer.define(package_msg_files('foxglove_msgs'))
         self._faces_topic, self._copy = faces_topic, copy_input
+        self._annotations_topic = faces_topic.rpartition('/')[0] + '/' + ANNOTATIONS_TOPIC
         self._writer.add_topic(faces_topic, FACES_TYPE)
+        self._writer.add_topic(self._annotations_topic, ANNOTATIONS_TYPE)
         if copy_input:
             for topic, info in source.topics.items():
-                if topic != faces_topic:
+                if topic not in (faces_topic, self._annotations_topic):
                     self._writer.add_topic(topic, info.msgtype, info.msgdef)
 
     def __call__(self, message: BagMessage, image: Optional[BagImage],
                  result: Optional[FrameResult]) -> None:
         """Copy the input message (if kept) and write the faces of an image."""
-        if self._copy and message.topic != self._faces_topic:
+        if self._copy and message.topic not in (self._faces_topic, self._annotations_topic):
             self._writer.write(message.topic, message.log_time, message.data)
         if image is not None and result is not None:
             header = Header(stamp=time_from_ns(image.stamp), frame_id=image.frame_id)
             self._writer.write(self._faces_topic, message.log_time,
                                serialize_message(result_to_msg(result, header)))
+            self._writer.write(self._annotations_topic, message.log_time,
+                               serialize_message(result_to_annotations(result, header.stamp)))
 
     @property
     def written(self) -> dict[str, int]:

@@ -37,8 +37,9 @@ RECORDER = NodeEntry('recorder', 'recorder_node',
 RAW_IMAGE_TOPIC = 'image_raw'
 COMPRESSED_IMAGE_TOPIC = RAW_IMAGE_TOPIC + '/compressed'
 #: What a recording of the graph holds by default (`record`, `run --record`, launch
-#: `record:=true`): images compressed, faces, health. Names relative to the namespace.
-RECORDED_TOPICS = (COMPRESSED_IMAGE_TOPIC, 'faces', '/diagnostics')
+#: `record:=true`): images compressed, faces, their overlays, health. Names relative to
+#: the namespace.
+RECORDED_TOPICS = (COMPRESSED_IMAGE_TOPIC, 'faces', 'image_annotations', '/diagnostics')
 
 
 def recorded_topics(raw: bool = False) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""perception node: images in, `faces` (FaceExpressionArray) and an optional debug image out."""
+"""perception node: images in; `faces`, and while subscribed their overlays and debug image, out."""
 
 import sys
 import threading
@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Union
 
+from foxglove_msgs.msg import ImageAnnotations
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -36,6 +37,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
+from emotion_perception.ros.image_annotations import ANNOTATIONS_TOPIC, result_to_annotations
 from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS, IMAGE_SUBSCRIBER_QOS
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
@@ -73,6 +75,7 @@ class PerceptionNode(Node):
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self._faces_pub = self.create_publisher(FaceExpressionArray, 'faces', 10)
         self._debug_pub = self.create_publisher(Image, 'debug_image', IMAGE_PUBLISHER_QOS)
+        self._annotations_pub = self.create_publisher(ImageAnnotations, ANNOTATIONS_TOPIC, 10)
         self._sub = self._subscribe_images(node_params['image_transport'])
         self._newest: Optional[tuple[int, AnyImage]] = None
         self._arrived = threading.Condition()
@@ -149,6 +152,8 @@ class PerceptionNode(Node):
             result = self._pipeline.process(frame, stamp_seconds(msg.header.stamp))
             # `frame` numbers images as they arrived, so its gaps show the ones skipped.
             self._faces_pub.publish(result_to_msg(replace(result, frame=index), msg.header))
+            if self._annotations_pub.get_subscription_count() > 0:
+                self._annotations_pub.publish(result_to_annotations(result, msg.header.stamp))
             if self._debug and self._debug_pub.get_subscription_count() > 0:
                 self._debug_pub.publish(array_to_image(annotate(frame, result), msg.header))
             now = self.get_clock().now().nanoseconds * 1e-9
