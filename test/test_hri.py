@@ -15,7 +15,12 @@ import numpy as np
 import psutil
 import pytest
 
-from emotion_perception.io.rep155 import FaceIds, normalized_landmarks, normalized_roi
+from emotion_perception.io.rep155 import (
+    FaceIds,
+    face_transform,
+    normalized_landmarks,
+    normalized_roi,
+)
 from emotion_perception.vision.face_crops import ALIGNED_EYES, aligned, cropped
 from emotion_perception.vision.results import Box
 
@@ -58,6 +63,22 @@ def test_aligned_puts_tilted_eyes_level_at_their_place_and_cropped_is_square():
     assert np.allclose(blue[::-1], np.array(ALIGNED_EYES[0]) * 128, atol=1.5)
     assert np.allclose(red[::-1], np.array(ALIGNED_EYES[1]) * 128, atol=1.5)
     assert cropped(frame, Box(600, 440, 80, 60), size=64).shape == (64, 64, 3)
+
+
+@pytest.mark.parametrize('pose,gaze,up', [
+    ((0, 0, 0), (0, 0, -1), (0, -1, 0)),  # looking into the camera: x towards it, z up
+    ((30, 0, 0), (-0.5, 0, -0.866), (0, -1, 0)),  # turned to the image's left
+    ((0, 30, 0), (0, -0.5, -0.866), (0, -0.866, 0.5)),  # looking up
+    ((0, 0, 30), (0, 0, -1), (0.5, -0.866, 0)),  # tilted clockwise in the image
+])
+def test_face_frames_follow_rep155_axes_and_the_head_pose(pose, gaze, up):
+    from scipy.spatial.transform import Rotation
+
+    (x, y, z), quaternion = face_transform(Box(400, 120, 80, 80), *pose, 640, 480, 60.0)
+    axes = Rotation.from_quat(quaternion).as_matrix()
+    assert np.allclose(axes[:, 0], gaze, atol=1e-3) and np.allclose(axes[:, 2], up, atol=1e-3)
+    # 80 px of a 15 cm face at 60 degrees over 640 px: 1.04 m away, right of and above centre.
+    assert z == pytest.approx(554.26 * 0.15 / 80, rel=1e-3) and x > 0 and y < 0
 
 
 def _domain() -> str:

@@ -152,7 +152,8 @@ ROSDEP_KEYS = {
     'tqdm': 'python3-tqdm', 'yaml': 'python3-yaml', 'launch': 'launch',
     'launch_ros': 'launch_ros', 'websockets': 'python3-websockets', 'mcap': 'python3-mcap-pip',
     'ai_edge_litert': 'python3-ai-edge-litert-pip', 'pythonosc': 'python3-python-osc-pip',
-    'psutil': 'python3-psutil', 'foxglove_msgs': 'foxglove_msgs',
+    'psutil': 'python3-psutil', 'foxglove_msgs': 'foxglove_msgs', 'scipy': 'python3-scipy',
+    'tf2_ros': 'tf2_ros',
 }
 
 

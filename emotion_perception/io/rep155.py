@@ -1,12 +1,14 @@
-"""REP-155 (ROS4HRI) names and values, without ROS: face ids, expressions, landmarks, ROIs.
+"""REP-155 (ROS4HRI) values without ROS: face ids, expressions, landmarks, ROIs, face frames.
 
 The hri node turns these into `hri_msgs`; kept here so that they are tested without them.
 """
 
+import math
 import random
 from typing import Optional
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from emotion_perception.vision.face_crops import eye_centres
 from emotion_perception.vision.results import Box
@@ -60,3 +62,30 @@ def normalized_landmarks(points: np.ndarray, width: int, height: int) -> np.ndar
     full = np.vstack([points, right, left]).astype(np.float64)
     full /= (width, height)
     return np.clip(full, 0.0, 1.0)
+
+
+#: Width of an adult face (bizygomatic breadth, about 14-15 cm): what places a face at a
+#: distance from its box's width in pixels, as no depth is measured.
+FACE_WIDTH_M = 0.15
+#: The face frame of a face looking straight into the camera, in the camera's optical
+#: frame (REP-103: z forward, x right, y down): REP-155's face x points out of the face
+#: (towards the camera), y to the person's left (image right), z up (image up).
+_FACING_CAMERA = Rotation.from_matrix([[0, 1, 0], [0, 0, -1], [-1, 0, 0]])
+
+
+def face_transform(box: Box, yaw: float, pitch: float, roll: float, width: int,
+                   height: int, horizontal_fov: float
+                   ) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
+    """REP-155's `face_<id>` frame in the image's optical frame: metres, quaternion xyzw.
+
+    A pinhole camera of `horizontal_fov` degrees; the face's distance from its box width
+    (FACE_WIDTH_M); its orientation from the head pose in our message's degrees (yaw to
+    the image's left, pitch up, roll clockwise in the image are positive).
+    """
+    focal = width / 2.0 / math.tan(math.radians(horizontal_fov) / 2.0)
+    depth = focal * FACE_WIDTH_M / max(box.width, 1)
+    cx, cy = box.center
+    position = ((cx - width / 2.0) * depth / focal, (cy - height / 2.0) * depth / focal, depth)
+    head = Rotation.from_euler('ZYX', [-yaw, -pitch, -roll], degrees=True)  # intrinsic
+    x, y, z, w = (_FACING_CAMERA * head).as_quat()
+    return position, (float(x), float(y), float(z), float(w))

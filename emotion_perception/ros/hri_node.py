@@ -3,7 +3,8 @@
 `humans/faces/tracked` (hri_msgs/IdsList) lists the faces of every frame; each face has
 `humans/faces/<id>/roi`, `landmarks`, `expression`, `cropped` and `aligned`, created when
 the face appears and destroyed when it leaves. Cropped and aligned images need the camera
-picture: the node reads `image_raw` only while one of them has a subscriber.
+picture: the node reads `image_raw` only while one of them has a subscriber. Where tf2_ros
+is installed (a ROS install) each face with a head pose also gets its `face_<id>` frame.
 """
 
 import importlib
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Optional
 
+from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.subscription import Subscription
@@ -22,6 +24,7 @@ from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.rep155 import (
     HRI_EXPRESSIONS,
     FaceIds,
+    face_transform,
     normalized_landmarks,
     normalized_roi,
 )
@@ -33,9 +36,16 @@ from emotion_perception.vision.face_crops import aligned, cropped
 from emotion_perception.vision.results import Face
 from emotion_perception_msgs.msg import FaceExpressionArray
 
+try:  # a ROS install; not on the package registry
+    from tf2_ros import TransformBroadcaster
+except ImportError:
+    TransformBroadcaster = None
+
 HRI_PARAMETERS = (
     ParamSpec('crop_size', 128, 'Side of the cropped and aligned face images, pixels',
               16, 1024),
+    ParamSpec('horizontal_fov', 60.0, 'Camera horizontal field of view, degrees: places the '
+              'face_<id> frames (images\' frame_id taken as an optical frame)', 10.0, 170.0),
 )
 #: Where REP-155 puts faces (relative: a namespace moves it along with the graph).
 FACES_NAMESPACE = 'humans/faces'
@@ -79,7 +89,9 @@ class HriNode(Node):
         super().__init__('hri', **kwargs)
         with reported(self):
             self._hri = hri_messages()
-            self._crop_size = declare(self, HRI_PARAMETERS, read_only=True)['crop_size']
+            params = declare(self, HRI_PARAMETERS, read_only=True)
+        self._crop_size, self._fov = params['crop_size'], params['horizontal_fov']
+        self._tf = TransformBroadcaster(self) if TransformBroadcaster else None
         self._ids = FaceIds()
         self._faces: dict[int, FaceTopics] = {}
         self._tracked = self.create_publisher(self._hri.IdsList,
@@ -89,7 +101,8 @@ class HriNode(Node):
         self._pending: OrderedDict[tuple[int, int], Image] = OrderedDict()
         self.create_timer(0.5, self._follow_image_subscribers)
         self.get_logger().info(f'ready: faces -> {self.resolve_topic_name(FACES_NAMESPACE)}'
-                               f'/... (REP-155)')
+                               f'/... (REP-155); face frames on tf: '
+                               f'{"yes" if self._tf else "no (tf2_ros not installed)"}')
 
     def _appear(self, track: int) -> FaceTopics:
         face_id = self._ids(track)
@@ -121,6 +134,21 @@ class HriNode(Node):
             self._leave(gone)
         self._tracked.publish(self._hri.IdsList(
             header=msg.header, ids=[self._faces[face.id].id for face in result.faces]))
+        if self._tf is not None:
+            self._tf.sendTransform([self._frame(face, msg) for face in result.faces
+                                    if face.head_pose is not None])
+
+    def _frame(self, face: Face, msg: FaceExpressionArray) -> TransformStamped:
+        """REP-155's `face_<id>` in the images' frame, from the box and the head pose."""
+        pose = face.head_pose
+        (x, y, z), (qx, qy, qz, qw) = face_transform(
+            face.box, pose.yaw, pose.pitch, pose.roll, msg.image_width, msg.image_height,
+            self._fov)
+        moved = TransformStamped(header=msg.header,
+                                 child_frame_id=f'face_{self._faces[face.id].id}')
+        moved.transform.translation = Vector3(x=x, y=y, z=z)
+        moved.transform.rotation = Quaternion(x=qx, y=qy, z=qz, w=qw)
+        return moved
 
     def _publish_face(self, topics: FaceTopics, face: Face, msg: FaceExpressionArray,
                       frame) -> None:
