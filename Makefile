@@ -94,6 +94,7 @@ bench: setup
 	$(PY) benchmarks/bench_encodings.py
 	$(PY) benchmarks/bench_page.py
 	$(PY) benchmarks/bench_flood.py
+	$(PY) benchmarks/bench_ros.py
 	$(PY) benchmarks/bench_closed.py --minutes $(or $(CLOSED_MINUTES),10)
 
 bench-record: setup

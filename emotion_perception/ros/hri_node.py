@@ -154,14 +154,17 @@ class HriNode(Node):
                       frame) -> None:
         hri, header = self._hri, msg.header
         width, height = msg.image_width, msg.image_height
-        xmin, ymin, xmax, ymax = normalized_roi(face.box, width, height)
-        # Haar gives no detection score: a reported face has c = 1.
-        topics.roi.publish(hri.NormalizedRegionOfInterest2D(
-            header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=1.0))
-        topics.expression.publish(hri.Expression(
-            header=header, expression=HRI_EXPRESSIONS[face.expression],
-            valence=face.valence, arousal=face.arousal, confidence=face.confidence))
-        if face.landmarks is not None:
+        # Only topics someone reads are filled: a consumer often takes a face's roi alone.
+        if topics.roi.get_subscription_count():
+            xmin, ymin, xmax, ymax = normalized_roi(face.box, width, height)
+            # Haar gives no detection score: a reported face has c = 1.
+            topics.roi.publish(hri.NormalizedRegionOfInterest2D(
+                header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax, c=1.0))
+        if topics.expression.get_subscription_count():
+            topics.expression.publish(hri.Expression(
+                header=header, expression=HRI_EXPRESSIONS[face.expression],
+                valence=face.valence, arousal=face.arousal, confidence=face.confidence))
+        if face.landmarks is not None and topics.landmarks.get_subscription_count():
             marks = topics.landmark_msg
             marks.header, marks.height, marks.width = header, height, width
             for point, (x, y) in zip(marks.landmarks,
