@@ -81,6 +81,16 @@ def test_face_frames_follow_rep155_axes_and_the_head_pose(pose, gaze, up):
     assert z == pytest.approx(554.26 * 0.15 / 80, rel=1e-3) and x > 0 and y < 0
 
 
+def test_asked_for_without_hri_msgs_is_one_line_saying_how_to_get_it_and_exit_2():
+    blocked = ("import sys; sys.modules['hri_msgs'] = sys.modules['hri_msgs.msg'] = None\n"
+               "from emotion_perception.ros.hri_node import main; sys.exit(main())")
+    proc = subprocess.run([sys.executable, '-c', blocked], capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, ROS_DOMAIN_ID=_domain()))
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line]
+    assert proc.returncode == 2 and len(errors) == 1, proc.stdout + proc.stderr
+    assert 'ros-$ROS_DISTRO-hri-msgs' in errors[0] and 'make ros-tools' in errors[0]
+
+
 def _domain() -> str:
     return str(int(os.environ['ROS_DOMAIN_ID']) + 101)  # apart from the in-process tests
 
