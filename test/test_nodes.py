@@ -430,9 +430,13 @@ def test_the_dds_profile_gives_way_to_the_users_own_configuration(monkeypatch):
     monkeypatch.setenv('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp')
     monkeypatch.delenv('RMW_FASTRTPS_PUBLICATION_MODE', raising=False)
     assert dds_profile() == str(ROOT / 'config' / 'fastdds.xml')
+    assert 'RMW_FASTRTPS_PUBLICATION_MODE' not in os.environ  # no images: Fast DDS's default
+    monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', '')  # as a new process starts
+    assert dds_profile(asynchronous=True)
     assert os.environ['RMW_FASTRTPS_PUBLICATION_MODE'] == 'ASYNCHRONOUS'
+    monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', '')
     monkeypatch.setenv('RMW_FASTRTPS_PUBLICATION_MODE', 'SYNCHRONOUS')  # the user's choice
-    dds_profile()
+    assert dds_profile(asynchronous=True)
     assert os.environ['RMW_FASTRTPS_PUBLICATION_MODE'] == 'SYNCHRONOUS'
     monkeypatch.setenv('FASTDDS_DEFAULT_PROFILES_FILE', '/site/dds.xml')
     assert dds_profile() is None and os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] == '/site/dds.xml'

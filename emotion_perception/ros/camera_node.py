@@ -72,6 +72,9 @@ def _when(moment: Optional[datetime]) -> str:
 class CameraNode(Node):
     """Reads frames on a thread of its own and publishes each one, stamped at capture."""
 
+    #: Publishes images: its process publishes asynchronously (runner.dds_profile).
+    PUBLISHES_IMAGES = True
+
     def __init__(self, **kwargs) -> None:
         self._thread: Optional[threading.Thread] = None
         super().__init__('camera', **kwargs)

@@ -62,6 +62,9 @@ NODE_PARAMETERS = (
 class PerceptionNode(Node):
     """Always works on the newest image; older ones that arrive meanwhile are dropped."""
 
+    #: Publishes images: its process publishes asynchronously (runner.dds_profile).
+    PUBLISHES_IMAGES = True
+
     def __init__(self, **kwargs) -> None:
         self._worker: Optional[threading.Thread] = None
         super().__init__('perception', **kwargs)

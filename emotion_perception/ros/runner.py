@@ -56,32 +56,34 @@ DDS_USER_CONFIG = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_F
                    'FASTDDS_BUILTIN_TRANSPORTS')
 
 
-def dds_profile() -> Optional[str]:
+def dds_profile(asynchronous: bool = False) -> Optional[str]:
     """Use the package's Fast DDS profile (config/fastdds.xml); its path, or None.
 
     Not when the environment configures DDS itself or names another RMW. Raw images are
     larger than Fast DDS's default 512 KiB shared-memory segment: without the profile's
     16 MiB one, a recorder or perception node in another process gets a few of every 30.
-    Publishing is asynchronous unless RMW_FASTRTPS_PUBLICATION_MODE says otherwise: images
-    go out reliable (image_qos), and a synchronous write to a stopped reliable reader
-    held the camera and perception (the graph fell from 27 to 12-16 msg/s).
+    `asynchronous` (processes that publish images) makes publishing asynchronous unless
+    RMW_FASTRTPS_PUBLICATION_MODE says otherwise: images go out reliable (image_qos), and a
+    synchronous write to a stopped reliable reader held the camera and perception (the
+    graph fell from 30 to 16.5 msg/s). Other processes keep Fast DDS's synchronous default.
     """
     if any(os.environ.get(name) for name in DDS_USER_CONFIG) or \
             os.environ.get('RMW_IMPLEMENTATION', 'rmw_fastrtps_cpp') != 'rmw_fastrtps_cpp':
         return None
     path = str(config_file('fastdds.xml'))
     os.environ['FASTDDS_DEFAULT_PROFILES_FILE'] = path
-    os.environ.setdefault('RMW_FASTRTPS_PUBLICATION_MODE', 'ASYNCHRONOUS')
+    if asynchronous:
+        os.environ.setdefault('RMW_FASTRTPS_PUBLICATION_MODE', 'ASYNCHRONOUS')
     return path
 
 
-def init(args: Optional[list[str]]) -> Optional[str]:
+def init(args: Optional[list[str]], publishes_images: bool = False) -> Optional[str]:
     """Initialise rclpy with the DDS profile and our signal handling instead of rclpy's.
 
     Ctrl-C and SIGTERM then let the nodes stop their threads before the context goes away.
     Returns the package's DDS profile if it is in use.
     """
-    profile = dds_profile()
+    profile = dds_profile(asynchronous=publishes_images)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGINT, _stop_request)
     signal.signal(signal.SIGTERM, _stop_request)
@@ -121,7 +123,7 @@ def node_main(factory: Callable[..., Node], args: Optional[list[str]] = None,
 
     `until(node)` ends the spin when the node's work is done (a recording's duration).
     """
-    init(args)
+    init(args, publishes_images=getattr(factory, 'PUBLISHES_IMAGES', False))
     try:
         node = factory(**kwargs)
     except (SetupFailed, KeyboardInterrupt) as exc:
@@ -168,7 +170,7 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
     params = params or default_params_file()
     load_params_file(params)
     reach = discovery_range(discovery)
-    profile = init(['--ros-args', '--params-file', str(params)])
+    profile = init(['--ros-args', '--params-file', str(params)], publishes_images=True)
     logger = rclpy.logging.get_logger('emotion_perception')
     if profile:
         logger.info(f'Fast DDS profile {profile}: 16 MiB shared memory, so raw images reach '
