@@ -125,7 +125,7 @@ def test_parameters_are_checked():
 
 def test_shipped_params_file_is_valid():
     nodes = load_params_file(ROOT / 'config' / 'params.yaml')
-    assert set(nodes) == {'camera', 'perception', 'unity_bridge'}
+    assert set(nodes) == {'camera', 'perception', 'unity_bridge', 'hri'}
     from emotion_perception.ros.perception_node import NODE_PARAMETERS
 
     node_only = {spec.name for spec in NODE_PARAMETERS}
