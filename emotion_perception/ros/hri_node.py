@@ -9,7 +9,6 @@ is installed (a ROS install) each face with a head pose also gets its `face_<id>
 
 import importlib
 import sys
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from types import ModuleType
@@ -85,17 +84,17 @@ class FaceTopics:
 
 
 class HriNode(Node):
-    """Publishes `faces` again the ROS4HRI way, on a thread of its own, newest first.
+    """Publishes each `faces` message again the ROS4HRI way; never waits for images.
 
-    The callbacks only hand messages over; a frame the worker had no time for is skipped
-    (counted in /diagnostics) rather than queued, as perception does with images.
+    The work stays in the `faces` callback (about 2 ms a frame at 8 faces): handed to a
+    thread of its own, its pure-Python bursts fought perception's worker for the GIL and
+    the graph fell from 16 to 6 msg/s at 8 faces (benchmarks/bench_ros.py).
     """
 
     #: Publishes images: its process publishes asynchronously (runner.dds_profile).
     PUBLISHES_IMAGES = True
 
     def __init__(self, **kwargs) -> None:
-        self._worker: Optional[threading.Thread] = None
         super().__init__('hri', **kwargs)
         with reported(self):
             self._hri = hri_messages()
@@ -104,22 +103,15 @@ class HriNode(Node):
         self._tf = TransformBroadcaster(self) if TransformBroadcaster else None
         self._ids = FaceIds()
         self._faces: dict[int, FaceTopics] = {}
-        self._faces_lock = threading.Lock()  # the worker changes _faces, the timer reads it
         self._tracked = self.create_publisher(self._hri.IdsList,
                                               f'{FACES_NAMESPACE}/tracked', 10)
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
         self._images: Optional[Subscription] = None
         self._pending: OrderedDict[tuple[int, int], Image] = OrderedDict()
-        self._pending_lock = threading.Lock()
         self.create_timer(0.5, self._follow_image_subscribers)
-        self._newest: Optional[FaceExpressionArray] = None
-        self._arrived = threading.Condition()
-        self._running = True
-        self._published = self._skipped = 0
+        self._published = 0
         self._meter = RateMeter()
         DiagnosticsReporter(self, 'REP-155 faces', self._report)
-        self._worker = threading.Thread(target=self._work, daemon=True, name='hri')
-        self._worker.start()
         self.get_logger().info(f'ready: faces -> {self.resolve_topic_name(FACES_NAMESPACE)}'
                                f'/... (REP-155); face frames on tf: '
                                f'{"yes" if self._tf else "no (tf2_ros not installed)"}')
@@ -144,27 +136,6 @@ class HriNode(Node):
             self.destroy_publisher(publisher)
 
     def _on_faces(self, msg: FaceExpressionArray) -> None:
-        """Hand the newest faces to the worker; never blocks."""
-        with self._arrived:
-            if self._newest is not None:
-                self._skipped += 1
-            self._newest = msg
-            self._arrived.notify()
-
-    def _work(self) -> None:
-        """Publish the newest faces until shutdown."""
-        while True:
-            with self._arrived:
-                while self._newest is None and self._running:
-                    self._arrived.wait(timeout=0.5)
-                if not self._running:
-                    return
-                msg, self._newest = self._newest, None
-            with self._faces_lock:
-                self._publish_frame(msg)
-            self._published += 1
-
-    def _publish_frame(self, msg: FaceExpressionArray) -> None:
         """Per-face topics first, then `tracked`, so a consumer finds the topics it lists."""
         result = msg_to_result(msg)
         frame = self._picture(msg.header.stamp)
@@ -178,6 +149,7 @@ class HriNode(Node):
         if self._tf is not None:
             self._tf.sendTransform([self._frame(face, msg) for face in result.faces
                                     if face.head_pose is not None])
+        self._published += 1
 
     def _frame(self, face: Face, msg: FaceExpressionArray) -> TransformStamped:
         """REP-155's `face_<id>` in the images' frame, from the box and the head pose."""
@@ -224,10 +196,9 @@ class HriNode(Node):
     def _picture(self, stamp) -> Optional[object]:
         """The camera picture these faces were found in, decoded; None if not kept."""
         key = (stamp.sec, stamp.nanosec)
-        with self._pending_lock:
-            image = self._pending.pop(key, None)
-            while self._pending and next(iter(self._pending)) < key:
-                self._pending.popitem(last=False)  # older pictures' faces have passed
+        image = self._pending.pop(key, None)
+        while self._pending and next(iter(self._pending)) < key:
+            self._pending.popitem(last=False)  # older pictures' faces have passed
         if image is None:
             return None
         try:
@@ -236,42 +207,28 @@ class HriNode(Node):
             return None  # perception already says which encodings it cannot read
 
     def _on_image(self, msg: Image) -> None:
-        with self._pending_lock:
-            self._pending[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
-            while len(self._pending) > _PENDING_IMAGES:
-                self._pending.popitem(last=False)
+        self._pending[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+        while len(self._pending) > _PENDING_IMAGES:
+            self._pending.popitem(last=False)
 
     def _follow_image_subscribers(self) -> None:
         """Read images only while someone subscribes to a face's cropped or aligned image."""
-        with self._faces_lock:
-            wanted = any(t.cropped.get_subscription_count() or
-                         t.aligned.get_subscription_count() for t in self._faces.values())
+        wanted = any(t.cropped.get_subscription_count() or t.aligned.get_subscription_count()
+                     for t in self._faces.values())
         if wanted and self._images is None:
             self._images = self.create_subscription(Image, 'image_raw', self._on_image,
                                                     IMAGE_SUBSCRIBER_QOS)
         elif not wanted and self._images is not None:
             self.destroy_subscription(self._images)
             self._images = None
-            with self._pending_lock:
-                self._pending.clear()
+            self._pending.clear()
 
     def _report(self) -> Report:
-        """Diagnostics: frames published and skipped, faces and publishers now (flat over days)."""
-        with self._faces_lock:
-            faces, publishers = len(self._faces), len(list(self.publishers))
+        """Diagnostics: frames published, faces and publishers now (flat over days)."""
         return OK, 'publishing' if self._published else 'no faces messages yet', {
             'rate_hz': f'{self._meter.rate(self._published):.1f}',
-            'published': self._published, 'skipped': self._skipped, 'faces': faces,
-            'publishers': publishers, 'tf': 'yes' if self._tf else 'no'}
-
-    def destroy_node(self) -> None:
-        """Stop the worker before the node and its publishers go."""
-        if self._worker is not None:
-            with self._arrived:
-                self._running = False
-                self._arrived.notify()
-            self._worker.join(timeout=5.0)
-        super().destroy_node()
+            'published': self._published, 'faces': len(self._faces),
+            'publishers': len(list(self.publishers)), 'tf': 'yes' if self._tf else 'no'}
 
 
 def main(args: Optional[list[str]] = None) -> int:
