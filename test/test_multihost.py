@@ -129,7 +129,10 @@ class Arrivals:
 def test_faces_flow_across_three_hosts_and_recover_after_a_cut(network, video, tmp_path):
     env = dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE='SUBNET',
                FASTDDS_BUILTIN_TRANSPORTS='UDPv4')
-    params = {'camera': ['-p', f'source:={video}'], 'perception': [],
+    # Raw images across a network: best effort, by ROS 2's QoS override (docs/ros.md).
+    params = {'camera': ['-p', f'source:={video}', '-p',
+                         'qos_overrides./image_raw.publisher.reliability:=best_effort'],
+              'perception': [],
               'unity_bridge': ['-p', 'port:=5000']}
     procs, logs = [], {}
     try:

@@ -32,7 +32,7 @@ from emotion_perception.ros.diagnostics import (
     RateMeter,
     Report,
 )
-from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS
+from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS, IMAGE_QOS_OVERRIDES
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.opening import ENABLED_QOS, ENABLED_TOPIC
 from emotion_perception.ros.ros_params import declare
@@ -81,12 +81,15 @@ class CameraNode(Node):
         with reported(self):
             self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
             self._hours = OpeningHours(self.params['schedule'])
-        self._pub = self.create_publisher(Image, 'image_raw', IMAGE_PUBLISHER_QOS)
+        # Reliability and depth can be overridden per topic, as ROS 2 allows, e.g.
+        # qos_overrides./image_raw.publisher.reliability: best_effort across a network.
+        self._pub = self.create_publisher(Image, 'image_raw', IMAGE_PUBLISHER_QOS,
+                                          qos_overriding_options=IMAGE_QOS_OVERRIDES)
         # As image_transport names it: after the remapped base, so image_raw:=/cam/image
         # publishes /cam/image/compressed.
         self._jpeg_pub = self.create_publisher(
             CompressedImage, self.resolve_topic_name('image_raw') + '/compressed',
-            IMAGE_PUBLISHER_QOS)
+            IMAGE_PUBLISHER_QOS, qos_overriding_options=IMAGE_QOS_OVERRIDES)
         self._stop = threading.Event()
         self._state, self._published, self._error = 'opening', 0, ''
         self._skip_said = ''

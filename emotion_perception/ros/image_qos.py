@@ -15,8 +15,13 @@ from rclpy.qos import (
     ReliabilityPolicy,
     qos_profile_sensor_data,
 )
+from rclpy.qos_overriding_options import QoSOverridingOptions
 
 IMAGE_PUBLISHER_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                                  reliability=ReliabilityPolicy.RELIABLE,
                                  durability=DurabilityPolicy.VOLATILE)
 IMAGE_SUBSCRIBER_QOS = qos_profile_sensor_data
+#: The camera's images may be switched per topic by ROS 2's QoS overrides (read-only
+#: parameters `qos_overrides.<topic>.publisher.reliability|depth|history`): raw images
+#: across a network went at 17.6 msg/s best effort against 11-13 reliable (test_multihost).
+IMAGE_QOS_OVERRIDES = QoSOverridingOptions.with_default_policies()
