@@ -153,7 +153,8 @@ def test_replay_pacing_follows_rate_and_start_offset(tmp_path, frames):
     count = sum(1 for _ in replayed(source, factor=4.0))
     took = time.monotonic() - started
     assert count == 15 and source.last.stamp == (FIRST_STAMP + 29) * 10**9 + 500
-    assert 14 / 30 / 4 * 0.9 < took < 14 / 30 / 4 + 0.1, took
+    # Never faster than the rate; slower only by what a loaded machine adds.
+    assert 14 / 30 / 4 * 0.9 < took < 14 / 30 / 4 + 0.4, took
     source.close()
 
 
