@@ -4,7 +4,9 @@ One self-contained page (no CDN: it works offline) for people without ROS tools.
 
 The page and its WebSocket (`/live`) share one port: websockets answers plain GETs through
 `process_request`. The server runs on a thread and event loop of its own, so neither an
-open page nor a client flooding this port delays the Unity clients' frames.
+open page nor a client flooding this port delays the Unity clients' frames. New
+connections are accepted at a paced rate: past it they wait in the kernel's small listen
+queue, and the kernel holds a flood of connections back before any Python runs for it.
 
 What a page receives on `/live` (text frames are the project's JSON schema, io.schema):
 `hello`, then `faces` at most FACES_RATE a second, `status` when the graph opens or
@@ -20,18 +22,19 @@ its own to 127.0.0.1 is refused, and the WebSocket takes only the page's own ori
 
 import asyncio
 import collections
-import functools
 import ipaddress
+import socket
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import cv2
 import numpy as np
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
 
 from emotion_perception.io.log_throttle import LogThrottle
 from emotion_perception.io.schema import (
@@ -56,11 +59,14 @@ JPEG_QUALITY = 70
 IMAGES_KEPT = 8
 #: A page's messages are small; anything bigger is not from the page.
 MAX_MESSAGE = 1024
-#: New connections a second (and a burst) the page's port takes; past them a connection is
-#: dropped the moment it is accepted, before any HTTP is parsed: a page needs two (the
-#: page and its stream) and a reconnect a second, a connection flood costs little.
+#: New connections a second (and a burst) the page's port accepts; past them connections
+#: wait in the listen queue (LISTEN_BACKLOG long), and the kernel turns away the rest until
+#: there is room: a page needs two (the page and its stream) and a reconnect a second.
 CONNECTIONS_PER_SECOND = 20.0
 CONNECTION_BURST = 40.0
+LISTEN_BACKLOG = 8
+#: Messages queued per page (websockets' max_queue); a page sends nothing.
+PAGE_QUEUE = 4
 #: Content-Security-Policy: nothing but this page's own script, style and WebSocket.
 POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
           "img-src blob:; connect-src 'self'; frame-ancestors 'none'")
@@ -86,10 +92,11 @@ class OperatorPage:
         self._status: Optional[str] = None
         self.previews = self.refused = 0
         self._thread = ServerThread('operator-page')
-        self._server = self._ticker = None
+        self._server: Optional[Server] = None
+        self._ticker = self._acceptor = None
         self._stopping = asyncio.Event()
         self._tokens, self._filled = CONNECTION_BURST, time.monotonic()
-        self.dropped = 0
+        self.accepted = self.held_back = 0
 
     @property
     def pages(self) -> int:
@@ -103,30 +110,68 @@ class OperatorPage:
 
     def start(self) -> None:
         """Bind and start serving; OSError (e.g. port in use) is raised here."""
-        self._server = self._thread.run(self._listen())
-        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        family = socket.AF_INET6 if ':' in self.host else socket.AF_INET
+        listener = socket.create_server((self.host, self.port), family=family,
+                                        backlog=LISTEN_BACKLOG)
+        listener.setblocking(False)
+        try:
+            self._server = self._thread.run(self._listen(listener))
+        except BaseException:
+            listener.close()
+            raise
+        self.port = listener.getsockname()[1]
         self._ticker = self._thread.loop.create_task(self._tick())
+        self._acceptor = self._thread.loop.create_task(self._accept(listener))
         self._thread.start()
 
-    async def _listen(self):
-        return await serve(self._serve, self.host, self.port, reuse_address=True,
-                           compression=None, max_size=MAX_MESSAGE, max_queue=4,
-                           process_request=self._route,
-                           create_connection=functools.partial(_Rationed, self._admit))
+    async def _listen(self, listener: socket.socket) -> Server:
+        """The websockets server on `listener`, serving what `_accept` hands it.
 
-    def _admit(self) -> bool:
-        """A token bucket of new connections; False (said, summarised) when it is empty."""
+        It is started (a stopped one answers 503), then its event loop stops watching the
+        listener: only `_accept` takes connections from it.
+        """
+        server = await serve(self._serve, sock=listener, compression=None,
+                             max_size=MAX_MESSAGE, max_queue=PAGE_QUEUE,
+                             process_request=self._route)
+        asyncio.get_running_loop().remove_reader(listener.fileno())
+        return server
+
+    async def _accept(self, listener: socket.socket) -> None:
+        """Accept one connection per token and hand it to websockets; wait when none is left."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._token()
+            try:
+                connection, _ = await loop.sock_accept(listener)
+            except OSError as exc:  # out of file descriptors, say: wait, then go on
+                self._say('operator page accept', f'operator page: cannot accept a '
+                          f'connection: {exc.strerror or exc}')
+                await asyncio.sleep(0.1)
+                continue
+            self.accepted += 1
+            try:
+                await loop.connect_accepted_socket(self._connection, connection)
+            except OSError:  # gone before it was served
+                connection.close()
+
+    async def _token(self) -> None:
+        """Take a token of the bucket, waiting for one to refill (said, summarised)."""
         now = time.monotonic()
         self._tokens = min(CONNECTION_BURST,
                            self._tokens + (now - self._filled) * CONNECTIONS_PER_SECOND)
         self._filled = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        self.dropped += 1
-        self._say('dropped operator page connections', f'operator page: more than '
-                  f'{CONNECTIONS_PER_SECOND:g} new connections a second; dropping the rest')
-        return False
+        if self._tokens < 1.0:
+            self.held_back += 1
+            self._say('held back operator page connections', f'operator page: more than '
+                      f'{CONNECTIONS_PER_SECOND:g} new connections a second; the rest wait')
+            await asyncio.sleep((1.0 - self._tokens) / CONNECTIONS_PER_SECOND)
+            self._tokens, self._filled = 1.0, time.monotonic()
+        self._tokens -= 1.0
+
+    def _connection(self) -> ServerConnection:
+        """A connection of the websockets server, as its own protocol factory makes one."""
+        return ServerConnection(ServerProtocol(max_size=MAX_MESSAGE), self._server,
+                                max_queue=PAGE_QUEUE)
 
     def stop(self) -> None:
         """Close every page and the listening socket, then end the thread."""
@@ -236,32 +281,12 @@ class OperatorPage:
         self._stopping.set()
         if self._server is None:
             return
+        self._acceptor.cancel()
         self._server.close()
         self._ticker.cancel()
         for page in list(self._pages):
             page.transport.abort()
         await self._server.wait_closed()
-
-
-class _Rationed(ServerConnection):
-    """A connection that is dropped on arrival, without a handler, when `admit()` says no."""
-
-    def __init__(self, admit: Callable[[], bool], *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._admit, self._dropped = admit, False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Abort at once past the rate; otherwise serve as websockets does."""
-        if not self._admit():
-            self._dropped = True
-            transport.abort()
-            return
-        super().connection_made(transport)
-
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        """A dropped connection never started: nothing to wind down."""
-        if not self._dropped:
-            super().connection_lost(exc)
 
 
 async def _send(page: ServerConnection, batch: list[str | bytes]) -> None:
