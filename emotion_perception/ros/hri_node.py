@@ -17,7 +17,6 @@ from typing import Optional
 from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from rclpy.node import Node
 from rclpy.publisher import Publisher
-from rclpy.subscription import Subscription
 from sensor_msgs.msg import Image
 
 from emotion_perception.io.parameters import ParamSpec
@@ -30,7 +29,7 @@ from emotion_perception.io.rep155 import (
 )
 from emotion_perception.ros.conversions import array_to_image, image_to_array, msg_to_result
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, RateMeter, Report
-from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS, IMAGE_SUBSCRIBER_QOS
+from emotion_perception.ros.image_qos import IMAGE_PUBLISHER_QOS, ImagesWhileWanted
 from emotion_perception.ros.node_setup import reported
 from emotion_perception.ros.ros_params import declare
 from emotion_perception.vision.face_crops import aligned, cropped
@@ -106,8 +105,8 @@ class HriNode(Node):
         self._tracked = self.create_publisher(self._hri.IdsList,
                                               f'{FACES_NAMESPACE}/tracked', 10)
         self.create_subscription(FaceExpressionArray, 'faces', self._on_faces, 10)
-        self._images: Optional[Subscription] = None
         self._pending: OrderedDict[tuple[int, int], Image] = OrderedDict()
+        self._images = ImagesWhileWanted(self, self._on_image, on_drop=self._pending.clear)
         self.create_timer(0.5, self._follow_image_subscribers)
         self._published = 0
         self._meter = RateMeter()
@@ -215,13 +214,7 @@ class HriNode(Node):
         """Read images only while someone subscribes to a face's cropped or aligned image."""
         wanted = any(t.cropped.get_subscription_count() or t.aligned.get_subscription_count()
                      for t in self._faces.values())
-        if wanted and self._images is None:
-            self._images = self.create_subscription(Image, 'image_raw', self._on_image,
-                                                    IMAGE_SUBSCRIBER_QOS)
-        elif not wanted and self._images is not None:
-            self.destroy_subscription(self._images)
-            self._images = None
-            self._pending.clear()
+        self._images.follow(wanted)
 
     def _report(self) -> Report:
         """Diagnostics: frames published, faces and publishers now (flat over days)."""

@@ -20,7 +20,7 @@ from sensor_msgs.msg import Image
 from emotion_perception.io.operator_page import OperatorPage
 from emotion_perception.ros.conversions import image_to_array, stamp_seconds
 from emotion_perception.ros.diagnostics import PERCEPTION_TASK
-from emotion_perception.ros.image_qos import IMAGE_SUBSCRIBER_QOS
+from emotion_perception.ros.image_qos import ImagesWhileWanted
 
 #: Warnings and errors the page lists, newest last.
 ERRORS_KEPT = 20
@@ -40,7 +40,7 @@ class PageFeed:
         self._process = psutil.Process()
         self._process.cpu_percent()  # the first call only starts the measurement
         psutil.cpu_percent()
-        self._images = None
+        self._images = ImagesWhileWanted(node, self._on_image)
         self._subscriptions = [
             node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10),
             node.create_subscription(Log, '/rosout', self._on_log, 100)]
@@ -88,14 +88,8 @@ class PageFeed:
 
     def _follow_pages(self) -> None:
         """Subscribe to images while a page shows the picture; unsubscribe when none does."""
-        if self._page is None:
-            return
-        if self._page.wants_images and self._images is None:
-            self._images = self._node.create_subscription(
-                Image, 'image_raw', self._on_image, IMAGE_SUBSCRIBER_QOS)
-        elif not self._page.wants_images and self._images is not None:
-            self._node.destroy_subscription(self._images)
-            self._images = None
+        if self._page is not None:
+            self._images.follow(self._page.wants_images)
 
     def _on_image(self, msg: Image) -> None:
         """Hand the message over undecoded: only the few pictures sent are decoded."""
