@@ -47,6 +47,24 @@ def _confusion(result: Evaluation) -> list[str]:
     return rows
 
 
+def schedule(epochs: list[dict], recipe: dict) -> tuple[str, str]:
+    """The cosine schedule as it ran, and the train arguments that ran it.
+
+    A warm restart (a run resumed with `--resume --epochs N` after its schedule ended)
+    shows in the epoch log as the learning rate rising after the warm-up.
+    """
+    restarts = [(e['epoch'], e['learning_rate']) for before, e in zip(epochs, epochs[1:])
+                if e['epoch'] > recipe['warmup_epochs'] + 1
+                and e['learning_rate'] > before['learning_rate']]
+    ends = [epoch - 1 for epoch, _ in restarts] + [recipe['epochs']]
+    text = f'cosine decay to zero over {ends[0]} epochs' + ''.join(
+        f', then a warm restart at epoch {epoch} (learning rate {rate:.3f}) decaying to '
+        f'zero at epoch {end}' for (epoch, rate), end in zip(restarts, ends[1:]))
+    arguments = f'--epochs {ends[0]}' + ''.join(
+        f'`, then `--resume --epochs {end}' for end in ends[1:])
+    return text, arguments
+
+
 def main() -> None:
     """Measure the shipped model and the fer model, and write the card."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -73,6 +91,7 @@ def main() -> None:
     cpu = sum(e.get('cpu_seconds', 0.0) for e in epochs)
     cpu_logged = sum(1 for e in epochs if 'cpu_seconds' in e)
     aug = recipe['augmentation']
+    planned, arguments = schedule(epochs, recipe)
     lines = [
         '# `expression_vgg.tflite`: model card',
         '',
@@ -108,7 +127,7 @@ def main() -> None:
         '## Recipe',
         f'- SGD with Nesterov momentum {recipe["momentum"]}, batch {recipe["batch_size"]}, '
         f'peak learning rate {recipe["learning_rate"]} after {recipe["warmup_epochs"]} '
-        f'warm-up epochs, cosine decay to zero over {recipe["epochs"]} epochs, decoupled '
+        f'warm-up epochs, {planned} (the rate of every epoch is in the epoch log), decoupled '
         f'weight decay {recipe["weight_decay"]}, label smoothing '
         f'{recipe["label_smoothing"]}, seed {recipe["seed"]}.',
         f'- Augmentation (numpy/OpenCV, seeded per epoch): rotation ±{aug["rotation_deg"]}°, '
@@ -122,8 +141,8 @@ def main() -> None:
         f'- Training time: {wall / 3600:.2f} h wall clock on a 2-core AMD EPYC (no GPU), '
         + (f'{cpu / 3600:.2f} CPU core-hours over the {cpu_logged} epochs that logged it.'
            if cpu_logged else 'about twice that in CPU core-hours.'),
-        f'- Reproduce: `emotion-perception train TRAIN --val PUBLICTEST --out RUN --epochs '
-        f'{recipe["epochs"]} --widths {" ".join(map(str, recipe["network"]["widths"]))}`, '
+        f'- Reproduce: `emotion-perception train TRAIN --val PUBLICTEST --out RUN '
+        f'--widths {" ".join(map(str, recipe["network"]["widths"]))} {arguments}`, '
         'then `emotion-perception export RUN --out models/expression_vgg.tflite`. '
         'The epoch log is `' + str((args.run / EPOCH_LOG).resolve().relative_to(ROOT)) + '`.',
         '',
