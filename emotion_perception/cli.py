@@ -237,7 +237,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run camera, perception and unity_bridge in one process."""
+    """Run camera, perception and unity_bridge: perception in a process of its own."""
     from emotion_perception.ros.runner import run
 
     bridge = {name: value for name, value in (('port', args.unity_port),
@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                   'of each class (tests)')
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser('run', help='camera -> perception -> unity_bridge in one process')
+    p = sub.add_parser('run', help='camera -> perception -> unity_bridge, without ros2 launch')
     p.add_argument('--source', default='auto',
                    help='auto (webcam if present, else demo), demo, camera index, video, folder')
     p.add_argument('--params', help='ROS 2 parameter YAML (default: config/params.yaml)')

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import cv2
+import psutil
 import pytest
 
 from emotion_perception.io.log_throttle import LogThrottle
@@ -102,6 +103,63 @@ def test_stop_with_every_kind_of_client_attached_is_quick_and_clean(tmp_path, si
     assert not [noise for noise in STOP_NOISE if noise in text], text
     assert took < 4.0, f'stop took {took:.1f} s'
     print(f'\nstop with 6 clients attached ({sig.name}): {took:.2f} s')
+
+
+def perception_process(run: subprocess.Popen, timeout: float = 30) -> psutil.Process:
+    """`run`'s perception node, which runs in a process of its own."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process(run.pid).children():
+            if 'perception_node' in ' '.join(child.cmdline()):
+                return child
+        time.sleep(0.2)
+    raise AssertionError('run has no perception process')
+
+
+def test_a_crashed_perception_is_restarted_and_the_client_gets_faces_again(tmp_path):
+    proc, port, err = start_run(tmp_path, '--source', 'demo')
+    client = Reader(port, 1000)
+    try:
+        deadline = time.monotonic() + 60
+        while len(client.ages) < 10 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        crashed = perception_process(proc)
+        crashed.kill()
+        crashed.wait(timeout=10)
+        before = len(client.ages)
+        deadline = time.monotonic() + 60
+        while len(client.ages) < before + 30 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(client.ages) >= before + 30, err.read_text()
+        restarted = perception_process(proc)
+        assert restarted.pid != crashed.pid
+        assert 'perception ended with signal 9: restarting it in 2 s' in err.read_text()
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 0, err.read_text()
+    assert not restarted.is_running(), 'Ctrl-C left perception running'
+
+
+def test_run_killed_takes_its_perception_process_with_it(tmp_path):
+    proc, _, _ = start_run(tmp_path, '--source', 'demo')
+    child = perception_process(proc)
+    proc.kill()
+    proc.wait(timeout=10)
+    child.wait(timeout=15)  # psutil.TimeoutExpired if it outlived run
+
+
+def test_a_bad_perception_parameter_stops_run_with_one_error_line(tmp_path):
+    params = tmp_path / 'params.yaml'
+    params.write_text('perception:\n  ros__parameters:\n    smoothing: 5.0\n')
+    proc = subprocess.run([str(BIN / 'emotion-perception'), 'run', '--source', 'demo',
+                           '--params', str(params), '--unity-port', '0',
+                           '--websocket-port', '-1', '--page-port', '-1'],
+                          capture_output=True, text=True, timeout=60)
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line]
+    assert proc.returncode == 2, proc.stderr
+    assert len(errors) == 1 and 'smoothing' in errors[0], proc.stderr
 
 
 @pytest.mark.parametrize('executable', ['camera_node', 'unity_bridge_node'])

@@ -19,13 +19,12 @@ class NodeEntry:
         return getattr(importlib.import_module(module), cls)
 
 
-NODES = (
-    NodeEntry('camera', 'camera_node', 'emotion_perception.ros.camera_node:CameraNode'),
-    NodeEntry('perception', 'perception_node',
-              'emotion_perception.ros.perception_node:PerceptionNode'),
-    NodeEntry('unity_bridge', 'unity_bridge_node',
-              'emotion_perception.ros.unity_bridge_node:UnityBridgeNode'),
-)
+CAMERA = NodeEntry('camera', 'camera_node', 'emotion_perception.ros.camera_node:CameraNode')
+PERCEPTION = NodeEntry('perception', 'perception_node',
+                       'emotion_perception.ros.perception_node:PerceptionNode')
+UNITY_BRIDGE = NodeEntry('unity_bridge', 'unity_bridge_node',
+                         'emotion_perception.ros.unity_bridge_node:UnityBridgeNode')
+NODES = (CAMERA, PERCEPTION, UNITY_BRIDGE)
 #: REP-155 (ROS4HRI) topics, on request (`hri:=true`, `run --hri`): needs hri_msgs.
 HRI = NodeEntry('hri', 'hri_node', 'emotion_perception.ros.hri_node:HriNode')
 #: Records the graph where `ros2 bag` is missing (pip-only machines).

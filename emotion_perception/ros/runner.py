@@ -1,4 +1,4 @@
-"""Spinning nodes: one node per process (`ros2 run`), or the whole graph in one (`run`)."""
+"""Spinning nodes: one node per process (`ros2 run`), or the whole graph (`run`)."""
 
 import os
 import signal
@@ -17,10 +17,12 @@ from emotion_perception.io.sources import first_camera
 from emotion_perception.ros.graph import (
     HRI,
     NODES,
+    PERCEPTION,
     RECORDER,
     config_file,
     default_params_file,
 )
+from emotion_perception.ros.node_process import NodeProcess
 from emotion_perception.ros.node_setup import SETUP_ERRORS, SetupFailed
 
 #: The ROS 2 (Iron and later) variable that limits discovery: LOCALHOST, SUBNET, OFF.
@@ -176,11 +178,12 @@ def discovery_range(choice: Optional[str]) -> str:
 def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         discovery: Optional[str] = None, record: Optional[dict[str, Value]] = None,
         camera: Optional[dict[str, Value]] = None, hri: bool = False) -> int:
-    """Camera -> perception -> unity_bridge in this process, with the launch file's YAML.
+    """Camera -> perception -> unity_bridge, with the launch file's YAML; its exit code.
 
-    `bridge` and `camera` override those nodes' parameters (port, host, allow; schedule);
-    `record`, if given, adds the recorder with these parameters (output, raw); `hri` the
-    REP-155 node.
+    Perception runs in a process of its own (node_process: it would hold the others'
+    GIL), the other nodes in this one. `bridge` and `camera` override those nodes'
+    parameters (port, host, allow; schedule); `record`, if given, adds the recorder with
+    these parameters (output, raw); `hri` the REP-155 node.
     """
     params = params or default_params_file()
     load_params_file(params)
@@ -197,17 +200,25 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         'camera': [Parameter(k, value=v) for k, v in (camera or {}).items()],
         'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()],
         'recorder': [Parameter(k, value=v) for k, v in (record or {}).items()]}
+    # Started first: it loads its models while this process builds the other nodes.
+    perception = NodeProcess(PERCEPTION, ['--params-file', str(params)])
     nodes: list[Node] = []
     try:
         overrides['camera'].append(Parameter('source', value=resolve_source(source)))
         optional = ((RECORDER,) if record is not None else ()) + ((HRI,) if hri else ())
         for entry in NODES + optional:
-            nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
+            if entry is not PERCEPTION:
+                nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
     except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
         if isinstance(exc, SETUP_ERRORS):
             logger.error(str(exc))
+        perception.stop()
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
         return 0 if isinstance(exc, KeyboardInterrupt) else 2
-    return spin(nodes)
+    try:
+        spin(nodes, lambda: perception.check() is not None)
+    finally:
+        perception.stop()
+    return perception.outcome or 0

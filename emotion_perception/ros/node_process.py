@@ -1,0 +1,105 @@
+"""A node of `run`'s graph in a process of its own: started, watched, restarted, stopped.
+
+Perception holds Python's GIL for most of each frame (dlib does not release it), and in
+one process with the camera, the bridge and the executor it waited for the GIL about a
+third of the time. In its own process, as under `ros2 launch`, it shares only the CPU.
+The rules are the launch file's: a node that exits with code 2 (bad configuration, said
+in its own error line) stops the graph; one that crashes is restarted after a delay.
+"""
+
+import ctypes
+import signal
+import subprocess
+import sys
+import time
+from typing import Optional
+
+import rclpy
+
+from emotion_perception.ros.graph import NodeEntry
+
+#: A node's exit code for a configuration it cannot start with (node_setup.SetupFailed).
+BAD_CONFIGURATION = 2
+#: Linux's prctl option that signals a child when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if `run` dies without stopping it (SIGKILL, a crash)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the stop() path still applies
+        pass
+
+
+class NodeProcess:
+    """One node run as `python -m <its module> --ros-args ...`, inheriting this environment.
+
+    The environment carries what `run` chose: ROS_DOMAIN_ID, the discovery range and the
+    Fast DDS profile. The child's log lines go to this process's terminal.
+    """
+
+    def __init__(self, entry: NodeEntry, ros_args: list[str], respawn_delay: float = 2.0,
+                 stop_timeout: float = 10.0) -> None:
+        self.entry = entry
+        self._command = [sys.executable, '-m', entry.factory.split(':')[0], '--ros-args',
+                         *ros_args]
+        self._respawn_delay, self._stop_timeout = respawn_delay, stop_timeout
+        self._logger = rclpy.logging.get_logger('emotion_perception')
+        self._process: Optional[subprocess.Popen] = None
+        self._restart_at: Optional[float] = None
+        #: The graph's exit code once this node said the graph must stop (check()).
+        self.outcome: Optional[int] = None
+        self.start()
+
+    def start(self) -> None:
+        """Start the node's process."""
+        self._process = subprocess.Popen(self._command, preexec_fn=_die_with_parent)
+        self._restart_at = None
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The running process's id, or None while it is down."""
+        return self._process.pid if self._process and self._process.poll() is None else None
+
+    def check(self) -> Optional[int]:
+        """Watch the process: None while the graph can go on, else the graph's exit code.
+
+        Called from the spin loop. A crash schedules a restart; the restart happens in a
+        later call once the delay has passed.
+        """
+        if self._restart_at is not None:
+            if time.monotonic() >= self._restart_at:
+                self.start()
+            return None
+        code = self._process.poll() if self._process else None
+        if code is None:
+            return None
+        name = self.entry.name
+        if code == BAD_CONFIGURATION:
+            self._logger.info(f'{name} cannot start with this configuration (its error is '
+                              f'above); stopping the graph')
+        elif code == 0:
+            self._logger.info(f'{name} stopped; stopping the graph')
+        if code in (0, BAD_CONFIGURATION):
+            self.outcome = code
+            return code
+        cause = f'signal {-code}' if code < 0 else f'code {code}'
+        self._logger.warning(f'{name} ended with {cause}: restarting it in '
+                             f'{self._respawn_delay:g} s')
+        self._restart_at = time.monotonic() + self._respawn_delay
+        return None
+
+    def stop(self) -> None:
+        """Ask the node to stop as Ctrl-C would; kill it if it has not within the timeout."""
+        process, self._restart_at = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=self._stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._logger.warning(f'{self.entry.name} did not stop within '
+                                 f'{self._stop_timeout:g} s: killing it')
+            process.kill()
+            process.wait()
