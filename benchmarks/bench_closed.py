@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 from bench_page import stop_graph
+from graph_cpu import cpu_seconds, rss_mb
 
 BIN = Path(sys.executable).parent
 
@@ -54,12 +55,10 @@ def main() -> int:
             print('| --- | --- | --- |')
             cpu, rss = [], []
             for minute in range(1, int(args.minutes) + 1):
-                before, started = process.cpu_times(), time.monotonic()
+                before, started = cpu_seconds(process), time.monotonic()
                 time.sleep(60.0)
-                after = process.cpu_times()
-                cpu.append((after.user + after.system - before.user - before.system)
-                           / (time.monotonic() - started) * 100)
-                rss.append(process.memory_info().rss / 2**20)
+                cpu.append((cpu_seconds(process) - before) / (time.monotonic() - started) * 100)
+                rss.append(rss_mb(process))
                 print(f'| {minute} | {cpu[-1]:.1f} | {rss[-1]:.0f} |', flush=True)
             print(f'| all | {sum(cpu) / len(cpu):.1f} (max {max(cpu):.1f}) | '
                   f'{rss[0]:.0f} -> {rss[-1]:.0f} |')

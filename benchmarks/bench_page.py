@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import psutil
+from graph_cpu import cpu_seconds
 from pythonosc.osc_bundle import OscBundle
 from scenes import GridScene, write_scene
 from websockets.sync.client import connect
@@ -59,15 +60,15 @@ def osc_rows(tmp: Path, seconds: float) -> None:
             receiver = threading.Thread(target=_receive, args=(sink, stop, counted))
             receiver.start()
             process = psutil.Process(graph.pid)
-            before, started, out = process.cpu_times(), time.monotonic(), {}
+            before, started, out = cpu_seconds(process), time.monotonic(), {}
             read_client(UNITY_PORT, seconds, out)
-            after, elapsed = process.cpu_times(), time.monotonic() - started
+            after, elapsed = cpu_seconds(process), time.monotonic() - started
             stop.set()
             receiver.join()
         finally:
             stop_graph(graph)
             sink.close()
-        cpu = (after.user + after.system - before.user - before.system) / elapsed * 100
+        cpu = (after - before) / elapsed * 100
         print(f'| {"on" if osc else "off"} | {counted["messages"] / elapsed:.0f} | '
               f'{counted["bytes"] / elapsed / 1024:.0f} | {out["rate"]:.1f} | {cpu:.0f} |',
               flush=True)
@@ -117,7 +118,7 @@ def cpu_and_bytes(graph: psutil.Process, port: int, seconds: float, page: bool
                   ) -> tuple[float, float]:
     """Graph CPU (% of one core) and page bytes/s over `seconds`."""
     received = 0
-    before = graph.cpu_times()
+    before = cpu_seconds(graph)
     started = time.monotonic()
     if page:
         with connect(f'ws://127.0.0.1:{port}/live') as ws:
@@ -129,9 +130,7 @@ def cpu_and_bytes(graph: psutil.Process, port: int, seconds: float, page: bool
     else:
         time.sleep(seconds)
     elapsed = time.monotonic() - started
-    after = graph.cpu_times()
-    cpu = (after.user + after.system - before.user - before.system) / elapsed * 100
-    return cpu, received / elapsed
+    return (cpu_seconds(graph) - before) / elapsed * 100, received / elapsed
 
 
 def stop_graph(graph: subprocess.Popen) -> None:

@@ -27,6 +27,7 @@ os.environ['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
 
 import psutil  # noqa: E402
 import rclpy  # noqa: E402
+from graph_cpu import cpu_seconds  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from scenes import GridScene, write_scene  # noqa: E402
 
@@ -75,13 +76,12 @@ class Consumer:
         """Rates over `seconds` and the graph's CPU; per-face topics per tracked face."""
         self.counts = dict.fromkeys(self.counts, 0)
         self.per_face = dict.fromkeys(self.per_face, 0)
-        before, started = graph.cpu_times(), time.monotonic()
+        before, started = cpu_seconds(graph), time.monotonic()
         while time.monotonic() - started < seconds:
             rclpy.spin_once(self.node, timeout_sec=0.05)
         elapsed = time.monotonic() - started
-        after = graph.cpu_times()
         rates = {k: v / elapsed for k, v in self.counts.items() if k != 'face_frames'}
-        rates['cpu'] = (after.user + after.system - before.user - before.system) / elapsed * 100
+        rates['cpu'] = (cpu_seconds(graph) - before) / elapsed * 100
         return rates
 
     def close(self) -> None:

@@ -237,7 +237,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run camera, perception and unity_bridge: perception in a process of its own."""
+    """Run camera, perception and unity_bridge: the bridge in a process of its own."""
     from emotion_perception.ros.runner import run
 
     bridge = {name: value for name, value in (('port', args.unity_port),

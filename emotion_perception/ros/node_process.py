@@ -1,20 +1,27 @@
 """A node of `run`'s graph in a process of its own: started, watched, restarted, stopped.
 
-Perception holds Python's GIL for most of each frame (dlib does not release it), and in
-one process with the camera, the bridge and the executor it waited for the GIL about a
-third of the time. In its own process, as under `ros2 launch`, it shares only the CPU.
-The rules are the launch file's: a node that exits with code 2 (bad configuration, said
-in its own error line) stops the graph; one that crashes is restarted after a delay.
+`run` puts the unity_bridge there. In one process with perception, which holds Python's
+GIL for most of each frame (dlib's landmark fit does not release it), the bridge waited
+for the GIL to serve every frame. Camera and perception stay together: images then
+reach perception inside the process, where a stopped reliable image subscriber elsewhere
+cannot slow them (with perception apart instead, one slowed the graph from 30 to 8-17
+messages a second). The rules are the launch file's: a node that exits with code 2 (bad
+configuration, said in its own error line) stops the graph; one that crashes is
+restarted after a delay.
 """
 
 import ctypes
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Optional
 
 import rclpy
+import yaml
 
 from emotion_perception.ros.graph import NodeEntry
 
@@ -33,17 +40,30 @@ def _die_with_parent() -> None:
 
 
 class NodeProcess:
-    """One node run as `python -m <its module> --ros-args ...`, inheriting this environment.
+    """One node run as `python -m <its module> --ros-args ...`, with `overrides` of `params`.
 
-    The environment carries what `run` chose: ROS_DOMAIN_ID, the discovery range and the
-    Fast DDS profile. The child's log lines go to this process's terminal.
+    The environment (`env`, else this process's) carries what `run` chose: ROS_DOMAIN_ID,
+    the discovery range and the Fast DDS profile. The child's log lines go to this
+    process's terminal.
     """
 
-    def __init__(self, entry: NodeEntry, ros_args: list[str], respawn_delay: float = 2.0,
+    def __init__(self, entry: NodeEntry, params: Path, overrides: Optional[dict] = None,
+                 env: Optional[dict[str, str]] = None, respawn_delay: float = 2.0,
                  stop_timeout: float = 10.0) -> None:
         self.entry = entry
-        self._command = [sys.executable, '-m', entry.factory.split(':')[0], '--ros-args',
-                         *ros_args]
+        self._env = env
+        files = [params]
+        self._overrides: Optional[Path] = None
+        if overrides:
+            # A second parameter file, not `-p name:=value`: YAML keeps the values' types.
+            handle, name = tempfile.mkstemp(prefix=f'{entry.name}-', suffix='.yaml')
+            with os.fdopen(handle, 'w') as out:
+                yaml.safe_dump({entry.name: {'ros__parameters': overrides}}, out)
+            self._overrides = Path(name)
+            files.append(self._overrides)
+        self._command = [sys.executable, '-m', entry.factory.split(':')[0], '--ros-args']
+        for file in files:
+            self._command += ['--params-file', str(file)]
         self._respawn_delay, self._stop_timeout = respawn_delay, stop_timeout
         self._logger = rclpy.logging.get_logger('emotion_perception')
         self._process: Optional[subprocess.Popen] = None
@@ -54,7 +74,8 @@ class NodeProcess:
 
     def start(self) -> None:
         """Start the node's process."""
-        self._process = subprocess.Popen(self._command, preexec_fn=_die_with_parent)
+        self._process = subprocess.Popen(self._command, env=self._env,
+                                         preexec_fn=_die_with_parent)
         self._restart_at = None
 
     @property
@@ -93,6 +114,8 @@ class NodeProcess:
     def stop(self) -> None:
         """Ask the node to stop as Ctrl-C would; kill it if it has not within the timeout."""
         process, self._restart_at = self._process, None
+        if self._overrides is not None:
+            self._overrides.unlink(missing_ok=True)
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGINT)

@@ -17,8 +17,8 @@ from emotion_perception.io.sources import first_camera
 from emotion_perception.ros.graph import (
     HRI,
     NODES,
-    PERCEPTION,
     RECORDER,
+    UNITY_BRIDGE,
     config_file,
     default_params_file,
 )
@@ -180,15 +180,18 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         camera: Optional[dict[str, Value]] = None, hri: bool = False) -> int:
     """Camera -> perception -> unity_bridge, with the launch file's YAML; its exit code.
 
-    Perception runs in a process of its own (node_process: it would hold the others'
-    GIL), the other nodes in this one. `bridge` and `camera` override those nodes'
-    parameters (port, host, allow; schedule); `record`, if given, adds the recorder with
-    these parameters (output, raw); `hri` the REP-155 node.
+    The bridge runs in a process of its own (node_process), the other nodes in this one.
+    `bridge` and `camera` override those nodes' parameters (port, host, allow; schedule);
+    `record`, if given, adds the recorder with these parameters (output, raw); `hri` the
+    REP-155 node.
     """
     params = params or default_params_file()
     load_params_file(params)
     reach = discovery_range(discovery)
+    # The bridge publishes no images: it keeps Fast DDS's synchronous default (dds_profile).
+    bridge_env = dict(os.environ)
     profile = init(['--ros-args', '--params-file', str(params)], publishes_images=True)
+    bridge_env.update({k: v for k, v in os.environ.items() if k in DDS_USER_CONFIG})
     logger = rclpy.logging.get_logger('emotion_perception')
     if profile:
         logger.info(f'Fast DDS profile {profile}: 16 MiB shared memory, so raw images reach '
@@ -198,27 +201,26 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         if reach == 'LOCALHOST' else ''))
     overrides: dict[str, list[Parameter]] = {
         'camera': [Parameter(k, value=v) for k, v in (camera or {}).items()],
-        'unity_bridge': [Parameter(k, value=v) for k, v in bridge.items()],
         'recorder': [Parameter(k, value=v) for k, v in (record or {}).items()]}
-    # Started first: it loads its models while this process builds the other nodes.
-    perception = NodeProcess(PERCEPTION, ['--params-file', str(params)])
+    # Started first: it is serving while this process loads the models.
+    server = NodeProcess(UNITY_BRIDGE, params, bridge, bridge_env)
     nodes: list[Node] = []
     try:
         overrides['camera'].append(Parameter('source', value=resolve_source(source)))
         optional = ((RECORDER,) if record is not None else ()) + ((HRI,) if hri else ())
         for entry in NODES + optional:
-            if entry is not PERCEPTION:
+            if entry is not UNITY_BRIDGE:
                 nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
     except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
         if isinstance(exc, SETUP_ERRORS):
             logger.error(str(exc))
-        perception.stop()
+        server.stop()
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
         return 0 if isinstance(exc, KeyboardInterrupt) else 2
     try:
-        spin(nodes, lambda: perception.check() is not None)
+        spin(nodes, lambda: server.check() is not None)
     finally:
-        perception.stop()
-    return perception.outcome or 0
+        server.stop()
+    return server.outcome or 0
