@@ -321,7 +321,7 @@ def test_record_true_records_the_remapped_namespaced_topics(ros_env, video, tmp_
                         r'/robot2/image_annotations, /diagnostics')
         launch.wait_for(r'\[robot2.hri\]: ready: faces -> /robot2/humans/faces/')
         launch.wait_for('ready: ')
-        time.sleep(4.0)
+        time.sleep(6.0)  # 60 images need 10 a second of the 30 (a full run once saw 45 in 4 s)
     finally:
         code = launch.interrupt()
     assert_clean_exit(launch, code)
