@@ -23,6 +23,7 @@ from typing import Optional
 import rclpy
 import yaml
 
+from emotion_perception.io.log_throttle import LogThrottle
 from emotion_perception.ros.graph import NodeEntry
 
 #: A node's exit code for a configuration it cannot start with (node_setup.SetupFailed).
@@ -66,6 +67,8 @@ class NodeProcess:
             self._command += ['--params-file', str(file)]
         self._respawn_delay, self._stop_timeout = respawn_delay, stop_timeout
         self._logger = rclpy.logging.get_logger('emotion_perception')
+        # A node that crashes at every start must not fill the log over weeks.
+        self._say_restart = LogThrottle(self._logger.warning)
         self._process: Optional[subprocess.Popen] = None
         self._restart_at: Optional[float] = None
         #: The graph's exit code once this node said the graph must stop (check()).
@@ -77,11 +80,6 @@ class NodeProcess:
         self._process = subprocess.Popen(self._command, env=self._env,
                                          preexec_fn=_die_with_parent)
         self._restart_at = None
-
-    @property
-    def pid(self) -> Optional[int]:
-        """The running process's id, or None while it is down."""
-        return self._process.pid if self._process and self._process.poll() is None else None
 
     def check(self) -> Optional[int]:
         """Watch the process: None while the graph can go on, else the graph's exit code.
@@ -106,8 +104,8 @@ class NodeProcess:
             self.outcome = code
             return code
         cause = f'signal {-code}' if code < 0 else f'code {code}'
-        self._logger.warning(f'{name} ended with {cause}: restarting it in '
-                             f'{self._respawn_delay:g} s')
+        self._say_restart('restart', f'{name} ended with {cause}: restarting it in '
+                                     f'{self._respawn_delay:g} s')
         self._restart_at = time.monotonic() + self._respawn_delay
         return None
 
