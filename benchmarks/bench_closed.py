@@ -1,8 +1,8 @@
 """Benchmark: the graph outside its opening hours, for as long as a night's first minutes.
 
 `emotion-perception run --source demo` with a schedule that is closed now (open one
-minute a week, at another time): once it says closed, the whole process's CPU (% of one
-core) and resident memory are sampled every minute for `--minutes`. Run: `make bench`
+minute a week, at another time): once it says closed, the CPU (% of one core) and resident
+memory of both its processes are sampled every minute for `--minutes`. Run: `make bench`
 (or `python benchmarks/bench_closed.py --minutes 10`).
 """
 

@@ -3,7 +3,7 @@
 `emotion-perception run --source demo` (two moving faces, 30 fps) is started; a page
 client (a websockets client reading `/live` as the browser does) connects as soon as the
 port answers. Printed: the page's weight, the time from the command's start to the first
-face on the page, then the graph's CPU (whole process, % of one core) and the bytes a
+face on the page, then the graph's CPU (`run`'s two processes, % of one core) and the bytes a
 second the page receives, over `--seconds` each: no page open, a page open, a page open
 with `--no-preview`. Then OSC on the grid scene (8 drifting faces, 30 fps): the OSC
 messages and bytes a second a UDP receiver gets, and the graph's rate (a Unity client's

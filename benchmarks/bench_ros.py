@@ -1,7 +1,7 @@
 """Benchmark: what robot integrators' outputs cost (#21): REP-155 topics, image QoS, overlays.
 
 `emotion-perception run` on a looping video, measured from this process as a ROS consumer:
-1. REP-155: the graph's `faces` rate and CPU (whole process, % of one core) without and
+1. REP-155: the graph's `faces` rate and CPU (`run`'s two processes, % of one core) without and
    with `--hri`, at 3 faces (demo) and 8 drifting faces (grid); with `--hri`, a ROS4HRI
    consumer subscribes to `humans/faces/tracked` and every face's roi, landmarks and
    expression, and the rates it receives are printed (per face for the per-face topics).
@@ -113,7 +113,7 @@ def warm(node: Node, seconds: float = 12.0) -> None:
 
 def hri_rows(node: Node, videos: dict[str, Path], seconds: float) -> None:
     """Part 1: the graph without and with --hri, per scene."""
-    print('\nREP-155 (run; whole-process CPU, % of one core)')
+    print('\nREP-155 (run; CPU of both its processes, % of one core)')
     print(f'{"scene":<10} {"hri":<4} {"faces/s":>8} {"CPU %":>6} {"tracked/s":>10} '
           f'{"roi/s/face":>11} {"landmarks/s/face":>17} {"expression/s/face":>18}')
     for scene, video in videos.items():

@@ -71,7 +71,7 @@ class NodeProcess:
         self._say_restart = LogThrottle(self._logger.warning)
         self._process: Optional[subprocess.Popen] = None
         self._restart_at: Optional[float] = None
-        #: The graph's exit code once this node said the graph must stop (check()).
+        #: The graph's exit code once check() said the graph must stop.
         self.outcome: Optional[int] = None
         self.start()
 
@@ -81,8 +81,8 @@ class NodeProcess:
                                          preexec_fn=_die_with_parent)
         self._restart_at = None
 
-    def check(self) -> Optional[int]:
-        """Watch the process: None while the graph can go on, else the graph's exit code.
+    def check(self) -> bool:
+        """Watch the process: whether the graph must stop (then `outcome` is its exit code).
 
         Called from the spin loop. A crash schedules a restart; the restart happens in a
         later call once the delay has passed.
@@ -90,10 +90,10 @@ class NodeProcess:
         if self._restart_at is not None:
             if time.monotonic() >= self._restart_at:
                 self.start()
-            return None
+            return False
         code = self._process.poll() if self._process else None
         if code is None:
-            return None
+            return False
         name = self.entry.name
         if code == BAD_CONFIGURATION:
             self._logger.info(f'{name} cannot start with this configuration (its error is '
@@ -102,12 +102,12 @@ class NodeProcess:
             self._logger.info(f'{name} stopped; stopping the graph')
         if code in (0, BAD_CONFIGURATION):
             self.outcome = code
-            return code
+            return True
         cause = f'signal {-code}' if code < 0 else f'code {code}'
         self._say_restart('restart', f'{name} ended with {cause}: restarting it in '
                                      f'{self._respawn_delay:g} s')
         self._restart_at = time.monotonic() + self._respawn_delay
-        return None
+        return False
 
     def stop(self) -> None:
         """Ask the node to stop as Ctrl-C would; kill it if it has not within the timeout."""

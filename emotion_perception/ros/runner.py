@@ -220,7 +220,7 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
         rclpy.try_shutdown()
         return 0 if isinstance(exc, KeyboardInterrupt) else 2
     try:
-        spin(nodes, lambda: server.check() is not None)
+        spin(nodes, server.check)
     finally:
         server.stop()
     return server.outcome or 0
