@@ -4,6 +4,7 @@ Landmark following, the lagged whole-frame search, the bounded searches for new 
 and LiteRT scoring.
 """
 
+import os
 import threading
 import time
 
@@ -184,3 +185,57 @@ def test_faces_over_the_landmark_budget_are_followed_by_flow_and_keep_their_ids(
     for face in results[-1]:
         refit = original(last, face.box)
         assert np.abs(face.landmarks - refit).mean() < 2.0
+
+
+def test_known_faces_are_confirmed_a_share_a_frame_each_in_its_turn(pipeline_factory):
+    scene = DemoScene(640, 480, 4)
+    pipeline = pipeline_factory(PipelineConfig(confirm_every=4))
+    confirmed: list[list[Box]] = []
+    original = pipeline._detector.confirm
+
+    def counted(gray, box):
+        confirmed[-1].append(box)
+        return original(gray, box)
+
+    pipeline._detector.confirm = counted
+    try:
+        ids = []
+        for i in range(24):
+            confirmed.append([])
+            ids.append(sorted(f.id for f in pipeline.process(scene.render(i)).faces))
+    finally:
+        pipeline.close()
+    assert all(len(frame) == 4 for frame in ids) and len({tuple(f) for f in ids}) == 1
+    # Found together in frame 0, the four are not all confirmed together afterwards:
+    # one a frame (ceil(4 / 4)), more only for a face in doubt.
+    steady = confirmed[4:]
+    assert max(len(frame) for frame in steady) <= 2
+    assert sum(len(frame) == 1 for frame in steady) >= len(steady) // 2
+    # ...and each face still gets its turn every 4 frames.
+    assert sum(len(frame) for frame in steady) >= len(steady)
+
+
+def test_the_whole_frame_search_skips_known_faces_at_the_lowest_priority(pipeline_factory):
+    scene = DemoScene(640, 480, 3)
+    pipeline = pipeline_factory(PipelineConfig(detect_every=5))
+    searched: list[np.ndarray] = []
+    priorities: list[int] = []
+    original = pipeline._whole.detect
+
+    def seen(gray):  # the search the pipeline's worker runs
+        searched.append(gray)
+        priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return original(gray)
+
+    pipeline._search._search = seen
+    try:
+        faces = [pipeline.process(scene.render(i)).faces for i in range(12)]
+    finally:
+        pipeline.close()
+    assert all(len(f) == 3 for f in faces[1:]) and searched
+    for face in faces[10]:
+        inside = searched[-1][face.box.y + 4:face.box.y + face.box.height - 4,
+                              face.box.x + 4:face.box.x + face.box.width - 4]
+        assert inside.min() == inside.max()  # filled flat: Haar finds nothing there
+    assert not original(searched[-1])
+    assert set(priorities) == {19}

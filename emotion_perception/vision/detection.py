@@ -193,3 +193,22 @@ class ChangeDetector:
         changed = cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2)
         count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
         return to_boxes([row[:4] for row in stats[1:count] if row[4] >= 4], self.scale)
+
+
+def unexplained_change(changes: list[Box], faces: list[Box]) -> int:
+    """Changed area (pixels) not explained by known faces moving: outside their boxes.
+
+    Faces that move change their own surroundings every frame; only change elsewhere
+    (the lights, a cut, the camera moving) means the picture as a whole changed.
+    """
+    total = 0
+    for region in changes:
+        inside = max((region.intersection(f) for f in faces), default=0)
+        total += region.area - inside
+    return total
+
+
+def covered(region: Box, searched: list[Box]) -> bool:
+    """Whether a changed region's centre lies in an area already searched for faces."""
+    cx, cy = region.center
+    return any(s.x <= cx <= s.x + s.width and s.y <= cy <= s.y + s.height for s in searched)

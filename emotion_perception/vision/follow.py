@@ -25,6 +25,10 @@ PATCH_SIDE = 16
 #: fits: together they reach about 30 pixels of motion a frame.
 FLOW_WINDOW = (11, 11)
 FLOW_LEVELS = 3
+#: At most 10 iterations a level, or until a point moves under 0.03 px: the cost is per
+#: point, per level and per iteration, and OpenCV's default (30, 0.01) cost about 15 %
+#: more for landmarks no closer to dlib's next fit (docs/perception.md).
+FLOW_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 10, 0.03)
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,8 @@ def flowed(previous: np.ndarray, gray: np.ndarray, faces: list[np.ndarray],
         return []
     start = np.concatenate(faces).reshape(-1, 1, 2).astype(np.float32)
     moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, gray, start, None,
-                                                winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS)
+                                                winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS,
+                                                criteria=FLOW_CRITERIA)
     bounds = np.cumsum([len(f) for f in faces])[:-1]
     return [_rigidly_consistent(before, after.reshape(-1, 2), ok.reshape(-1) == 1,
                                 min_consistent)
