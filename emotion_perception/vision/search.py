@@ -13,6 +13,7 @@ starved: when a search is due, collecting waits for it, and the core is then its
 """
 
 import os
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Optional
@@ -24,11 +25,13 @@ from emotion_perception.vision.results import Box
 
 
 def _lowest_priority() -> None:
-    """Lower the calling thread (Linux schedules threads one by one) to nice 19."""
-    try:
+    """Lower the calling thread to nice 19 where threads have priorities of their own.
+
+    Linux schedules threads one by one and takes a thread id for a process id here;
+    elsewhere a thread id may be another process's id, so the search keeps the process's.
+    """
+    if sys.platform.startswith('linux'):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except OSError:
-        pass  # where threads have no priority of their own, the search keeps the process's
 
 
 def without_faces(gray: np.ndarray, faces: list[Box]) -> np.ndarray:
