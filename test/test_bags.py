@@ -159,7 +159,6 @@ def test_replay_pacing_follows_rate_and_start_offset(tmp_path, frames):
 
 
 def test_record_then_read_back_round_trips_every_face_field(tmp_path, ros_context):
-    from geometry_msgs.msg import Point32
     from rclpy.node import Node
     from rclpy.parameter import Parameter
     from rclpy.serialization import deserialize_message
@@ -181,7 +180,7 @@ def test_record_then_read_back_round_trips_every_face_field(tmp_path, ros_contex
             id=i, box=RegionOfInterest(x_offset=1, y_offset=2, width=3, height=4),
             expression_idx=3, expression='Happy', confidence=0.75,
             scores=[0.1, 0.0, 0.0, 0.75, 0.05, 0.05, 0.05],
-            landmarks=[Point32(x=1.5, y=2.5)] * 68, has_head_pose=True, yaw=1.0, pitch=-2.0,
+            landmarks=[1.5, 2.5] * 68, has_head_pose=True, yaw=1.0, pitch=-2.0,
             roll=3.0, valence=0.5, arousal=-0.25))
         sent.append(msg)
     spin_until([recorder, talker], lambda: talker.count_subscribers('/rt/faces') > 0
@@ -199,7 +198,7 @@ def test_record_then_read_back_round_trips_every_face_field(tmp_path, ros_contex
         conn = reader.connections[0]
         assert conn.msgtype == 'emotion_perception_msgs/msg/FaceExpressionArray'
         first = reader.deserialize(next(reader.messages())[2], conn.msgtype)
-    assert first.faces[0].expression == 'Happy' and len(first.faces[0].landmarks) == 68
+    assert first.faces[0].expression == 'Happy' and len(first.faces[0].landmarks) == 136
 
 
 def test_process_bag_to_bag_keeps_stamps_and_input_topics(tmp_path, frames):

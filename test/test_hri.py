@@ -138,17 +138,16 @@ def test_a_ros4hri_consumer_follows_tracked_faces_and_reads_each_ones_topics(hri
 
 
 def _face(track: int, x: int):
-    from geometry_msgs.msg import Point32
     from sensor_msgs.msg import RegionOfInterest
 
     from emotion_perception_msgs.msg import FaceExpression
 
-    ring = [Point32(x=float(x + 40 + 30 * np.cos(a)), y=float(140 + 40 * np.sin(a)))
-            for a in np.linspace(0, 2 * np.pi, 68)]
+    angles = np.linspace(0, 2 * np.pi, 68)
+    ring = np.stack([x + 40 + 30 * np.cos(angles), 140 + 40 * np.sin(angles)], 1).reshape(-1)
     return FaceExpression(id=track, box=RegionOfInterest(x_offset=x, y_offset=100, width=80,
                                                          height=80),
                           expression_idx=3, expression='Happy', confidence=0.9,
-                          scores=[0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.1], landmarks=ring,
+                          scores=[0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.1], landmarks=ring.tolist(),
                           valence=0.7, arousal=0.3)
 
 

@@ -250,7 +250,7 @@ def test_perception_copies_the_header_and_rejects_unsupported_encodings(graph, a
     assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (1234, 5678)
     assert msg.header.frame_id == 'lab_camera' and (msg.image_width, msg.image_height) == (320,
                                                                                              320)
-    assert msg.faces[0].expression == 'Happy' and len(msg.faces[0].landmarks) == 68
+    assert msg.faces[0].expression == 'Happy' and len(msg.faces[0].landmarks) == 136
     assert rejected >= 1
 
 

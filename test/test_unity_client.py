@@ -31,7 +31,6 @@ EXPRESSIONS = ('Angry', 'Disgust', 'Fear', 'Happy', 'Sad', 'Surprise', 'Neutral'
 @functools.lru_cache(maxsize=64)
 def faces_msg(faces: tuple[tuple[int, int], ...]):
     """A FaceExpressionArray of `faces` ((id, expression index)); built once per script step."""
-    from geometry_msgs.msg import Point32
     from sensor_msgs.msg import RegionOfInterest
 
     from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
@@ -44,7 +43,7 @@ def faces_msg(faces: tuple[tuple[int, int], ...]):
             id=face_id, box=RegionOfInterest(x_offset=20 + 70 * k, y_offset=40, width=64,
                                              height=64),
             expression_idx=expression, expression=EXPRESSIONS[expression], confidence=0.94,
-            scores=scores, landmarks=[Point32(x=1.5 * i, y=2.5 * i) for i in range(68)],
+            scores=scores, landmarks=[v for i in range(68) for v in (1.5 * i, 2.5 * i)],
             has_head_pose=True, yaw=3.0, pitch=-2.0, roll=1.0, valence=0.5, arousal=0.25))
     return msg
 

@@ -5,7 +5,6 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point32
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
@@ -75,6 +74,13 @@ def time_from_ns(nanoseconds: int) -> Time:
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 
+def _flat(points: Optional[np.ndarray]) -> array.array:
+    """(68, 2) landmarks as the message's flat float32[] (array.array: no per-value checks)."""
+    if points is None:
+        return array.array('f')
+    return array.array('f', np.ascontiguousarray(points, np.float32).tobytes())
+
+
 def result_to_msg(result: FrameResult, header: Header) -> FaceExpressionArray:
     """A FaceExpressionArray for one frame, its header copied from the source image."""
     msg = FaceExpressionArray(header=header, image_width=result.width,
@@ -87,9 +93,7 @@ def result_to_msg(result: FrameResult, header: Header) -> FaceExpressionArray:
                                  width=face.box.width, height=face.box.height),
             expression_idx=face.expression_idx, expression=face.expression,
             confidence=face.confidence, scores=list(face.scores),
-            landmarks=[] if face.landmarks is None else
-            # tolist() first: Python floats pass the setters' checks 4x faster.
-            [Point32(x=x, y=y) for x, y in face.landmarks.tolist()],
+            landmarks=_flat(face.landmarks),
             has_head_pose=pose is not None,
             yaw=pose.yaw if pose else 0.0, pitch=pose.pitch if pose else 0.0,
             roll=pose.roll if pose else 0.0,
@@ -101,8 +105,8 @@ def msg_to_result(msg: FaceExpressionArray) -> FrameResult:
     """The core's FrameResult from a FaceExpressionArray (for the JSON schema)."""
     faces = []
     for f in msg.faces:
-        points = (np.array([(p.x, p.y) for p in f.landmarks], dtype=np.float32)
-                  if f.landmarks else None)
+        points = (np.frombuffer(f.landmarks, np.float32).reshape(-1, 2).copy()
+                  if len(f.landmarks) else None)
         faces.append(Face(
             id=f.id, box=Box(f.box.x_offset, f.box.y_offset, f.box.width, f.box.height),
             scores=tuple(float(s) for s in f.scores), valence=float(f.valence),
