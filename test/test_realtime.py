@@ -239,3 +239,29 @@ def test_the_whole_frame_search_skips_known_faces_at_the_lowest_priority(pipelin
         assert inside.min() == inside.max()  # filled flat: Haar finds nothing there
     assert not original(searched[-1])
     assert set(priorities) == {19}
+
+
+def test_a_face_that_appears_is_searched_beside_the_following_and_joins_that_frame(
+        pipeline_factory):
+    scene = DemoScene(640, 480, 1)
+    newcomer = astronaut_face(100)
+    pipeline = pipeline_factory()
+    threads: list[str] = []
+    original = pipeline._regional.detect_in
+
+    def seen(gray, region, *args):
+        threads.append(threading.current_thread().name)
+        return original(gray, region, *args)
+
+    pipeline._regional.detect_in = seen
+    try:
+        counts = []
+        for i in range(12):
+            frame = scene.render(i)
+            if i >= 6:
+                frame[20:120, 20:120] = newcomer  # clear of the moving face
+            counts.append(len(pipeline.process(frame).faces))
+    finally:
+        pipeline.close()
+    assert counts[:6] == [1] * 6 and counts[6:] == [2] * 6  # found in its first frame
+    assert threads and all(name.startswith('region-search') for name in threads)

@@ -119,6 +119,13 @@ class FaceDetector:
             minSize=(size, size))
         return to_boxes(rects, scale, origin=roi)
 
+    def search_regions(self, gray: np.ndarray, near: list[Box], regions: list[Box]
+                       ) -> list[Box]:
+        """The faces found near each box of `near` (detect_near) and inside `regions`."""
+        found = [box for box in (self.detect_near(gray, known) for known in near)
+                 if box is not None]
+        return found + [box for region in regions for box in self.detect_in(gray, region)]
+
     def detect_near(self, gray: np.ndarray, known: Box) -> Optional[Box]:
         """The face closest to `known` in a region around it, or None.
 

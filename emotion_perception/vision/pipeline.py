@@ -162,6 +162,12 @@ class FacePipeline:
         # thread-safe, so it gets its own.
         self._whole = FaceDetector(models.haar, config.detector)
         self._search = LaggedSearch(self._whole.detect, config.detect_every - 1)
+        # Where the picture changed, and near faces just lost or just found by the
+        # whole-frame search: searched while the known faces are followed (up to 10 ms
+        # a search, which made the frames with new faces late), on a cascade of its own.
+        self._regional = FaceDetector(models.haar, config.detector)
+        self._regions = LaggedSearch(self._regional.search_regions, 0,
+                                     lowest_priority=False, name='region-search')
         self._landmarks = LandmarkEstimator(models.landmarks)
         self._classifier = ExpressionClassifier(models.emotion, config.flip_average)
         self._tracker = Tracker(config.tracker)
@@ -174,14 +180,15 @@ class FacePipeline:
         """Apply new settings from the next frame on; tracks and ids are kept."""
         set_opencv_threads(config.detect_every > 1)
         self.config = config
-        self._detector.config = self._whole.config = config.detector
+        self._detector.config = self._whole.config = self._regional.config = config.detector
         self._search.lag = config.detect_every - 1
         self._tracker.config = config.tracker
         self._classifier.flip_average = config.flip_average
 
     def close(self) -> None:
-        """Stop the whole-frame search's thread (a search in flight finishes first)."""
+        """Stop the searches' threads (a search in flight finishes first)."""
         self._search.close()
+        self._regions.close()
 
     def _flows(self, gray: np.ndarray, tracks: list[Track]) -> dict[int, np.ndarray]:
         """Landmarks followed by optical flow from the previous frame, by track id.
@@ -249,12 +256,14 @@ class FacePipeline:
     def _find_faces(self, gray: np.ndarray, frame: int) -> list[_Found]:
         """This frame's faces: followed, found where the picture changed, or fallen due.
 
-        Known faces are followed; new ones are searched where the picture changed, and
-        the whole-frame search's faces join when due. When most of the picture changed
-        (the lights, a cut, the camera moved) known faces are still followed and the
-        whole-frame search starts at once, instead of searching every changed region. A
-        first picture (or one of a new size, or with no face known) is searched whole at
-        once, inline, and so is every frame with detect_every 1.
+        Known faces are followed. Meanwhile, on another thread, new faces are searched
+        where the picture changed, faces lost lately where they were, and the whole-frame
+        search's new faces near where it found them; those join before the frame ends.
+        When most of the picture changed (the lights, a cut, the camera moved) known
+        faces are still followed and the whole-frame search starts at once, instead of
+        searching every changed region. A first picture (or one of a new size, or with
+        no face known) is searched whole at once, inline, and so is every frame with
+        detect_every 1.
         """
         cfg = self.config
         changes = self._changes.regions(gray)
@@ -270,31 +279,33 @@ class FacePipeline:
             # otherwise discard every search before its faces are due, and lose faces
             # for good. Its boxes are confirmed in the frame they join anyway.
             if not self._search.busy:
-                self._search.start(frame, gray.copy())
+                self._search.start(frame, gray)
             changes = []
+        # A face missed lately is looked for again where it was, if something moved there
+        # (anywhere, when most of the picture changed).
+        near = [t.box for t in self._tracker.tracks if t.missed and
+                (changed_most or any(t.box.iou(c) > 0.0 for c in changes))]
+        near += [b for b in self._search.collect(frame) or []
+                 if self._new(b, [t.box for t in known])]
+        regions = [r.grown(0.5) for r in changes if not covered(r, searched)]
+        if near or regions:
+            self._regions.start(frame, gray, near, regions)
         # dlib fits the faces followed by flow longest; ties by id (reproducible).
         order = sorted(known, key=lambda t: (-t.carried, t.id))
         flows = self._flows(gray, order[cfg.landmark_budget:]) if cfg.landmarks else {}
         due = self._due(known)
         found = [f for f in (self._follow(gray, t, flows.get(t.id), t.id in due)
                              for t in known) if f is not None]
-        # A face missed lately is looked for again where it was, if something moved there
-        # (anywhere, when most of the picture changed).
-        for track in self._tracker.tracks:
-            if track.missed and (changed_most or any(track.box.iou(c) > 0.0 for c in changes)):
-                box = self._detector.detect_near(gray, track.box)
-                if box is not None:
-                    found.append(_Found(box))
+        found += [_Found(b) for b in self._regions.collect(frame) or []
+                  if self._new(b, [f.box for f in found])]
         if not self._search.busy and (frame % cfg.detect_every == 0 or not known):
             self._search.start(frame, without_faces(gray, [f.box for f in found]))
-        for box in self._search.collect(frame) or []:
-            if not any(box.iou(f.box) > 0.3 or covered(f.box, [box]) for f in found):
-                near = self._detector.detect_near(gray, box)
-                if near is not None:
-                    found.append(_Found(near))
-        found += [_Found(b) for region in changes if not covered(region, searched)
-                  for b in self._detector.detect_in(gray, region.grown(0.5))]
         return self._kept(gray, found)
+
+    @staticmethod
+    def _new(box: Box, faces: list[Box]) -> bool:
+        """Whether a search's box is none of `faces`, nor inside one."""
+        return not any(box.iou(f) > 0.3 or covered(f, [box]) for f in faces)
 
     @staticmethod
     def _kept(gray: np.ndarray, found: list[_Found]) -> list[_Found]:
@@ -332,10 +343,13 @@ class FacePipeline:
             return FrameResult(frame, stamp, image.shape[1] if image.ndim > 1 else 0,
                                image.shape[0], [])
         gray = to_gray(image)
+        if np.may_share_memory(gray, image):
+            # Kept for the next frame's optical flow and read by the searches beside:
+            # the caller may reuse a gray input's buffer.
+            gray = gray.copy()
         height, width = gray.shape
         found = self._find_faces(gray, frame)
-        # Kept for the next frame's optical flow; the caller may reuse a gray input's buffer.
-        self._previous = gray.copy() if np.may_share_memory(gray, image) else gray
+        self._previous = gray
         tracks = self._tracker.update([f.box for f in found])
         found_points = self._settle(gray, found, tracks)
         held = self._tracker.held()

@@ -1,4 +1,4 @@
-"""The whole-frame search, run beside the per-frame work and collected a fixed lag later.
+"""Searches for new faces, run beside the per-frame work and collected a fixed lag later.
 
 A whole-frame Haar search costs 10x a frame's tracking; run inline it makes every Nth
 frame late. Here it runs on a worker thread (OpenCV releases the GIL, so it uses the
@@ -7,9 +7,11 @@ other core) while the next frames are tracked, and its faces join the tracker ex
 the same input gives the same output whatever the machine's load; if the search is not
 finished by then, collecting waits for it.
 
-The worker runs at the lowest priority (nice 19): it takes the CPU the per-frame work,
-the camera and the bridge leave, instead of slowing them every tenth frame. It cannot be
-starved: when a search is due, collecting waits for it, and the core is then its own.
+The whole-frame search's worker runs at the lowest priority (nice 19): it takes the CPU
+the per-frame work, the camera and the bridge leave, instead of slowing them every tenth
+frame. It cannot be starved: when a search is due, collecting waits for it, and the core
+is then its own. The searches of the regions where the picture changed (a face arrived,
+a face was lost) run the same way, due the next frame, at normal priority.
 """
 
 import os
@@ -61,13 +63,15 @@ def set_opencv_threads(searching_beside: bool) -> None:
 
 
 class LaggedSearch:
-    """One whole-frame search in flight at a time, its result due `lag` frames later."""
+    """One search in flight at a time, its result due `lag` frames later."""
 
-    def __init__(self, search: Callable[[np.ndarray], list[Box]], lag: int) -> None:
+    def __init__(self, search: Callable[..., list[Box]], lag: int,
+                 lowest_priority: bool = True, name: str = 'face-search') -> None:
         self._search = search
         self.lag = lag
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix='face-search',
-                                        initializer=_lowest_priority)
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=name,
+            initializer=_lowest_priority if lowest_priority else None)
         self._pending: Optional[tuple[int, Future]] = None
 
     @property
@@ -75,14 +79,15 @@ class LaggedSearch:
         """Whether a search was started and not yet collected."""
         return self._pending is not None
 
-    def start(self, frame: int, gray: np.ndarray) -> None:
+    def start(self, frame: int, gray: np.ndarray, *args: object) -> None:
         """Search `gray` (frame number `frame`); with lag 0 the result is due at once.
 
-        The search reads `gray` while the caller goes on: hand it a copy of its own.
+        The search reads `gray` while the caller goes on: hand it an array no one writes.
+        `args` go to the search after `gray`.
         """
         if self._pending is not None:
             raise RuntimeError('a search is already in flight')
-        self._pending = (frame, self._pool.submit(self._search, gray))
+        self._pending = (frame, self._pool.submit(self._search, gray, *args))
 
     def collect(self, frame: int) -> Optional[list[Box]]:
         """The faces found by the search due at `frame`, or None if none is due."""
