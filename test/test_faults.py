@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -163,6 +164,40 @@ def test_a_bad_perception_parameter_stops_run_with_one_error_line(tmp_path):
     errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line]
     assert proc.returncode == 2, proc.stderr
     assert len(errors) == 1 and 'smoothing' in errors[0], proc.stderr
+
+
+#: Installs the nodes' stop handler, then delivers a signal at each line the handler runs
+#: (the first 50), nested as a burst of real signals can be: with a lock in the handler,
+#: the inner call waits for the outer one for ever.
+_NESTED_SIGNALS = """
+import signal, sys
+from emotion_perception.ros.runner import _StopRequest
+stop = _StopRequest()
+stop.raising = False
+signal.signal(signal.SIGTERM, stop)
+budget = [50]
+def inside_handler(frame):
+    while frame is not None:
+        if frame.f_code is _StopRequest.__call__.__code__:
+            return True
+        frame = frame.f_back
+    return False
+def tracer(frame, event, arg):
+    if event == 'line' and budget[0] > 0 and inside_handler(frame):
+        budget[0] -= 1
+        signal.raise_signal(signal.SIGTERM)
+    return tracer
+sys.settrace(tracer)
+signal.raise_signal(signal.SIGTERM)
+sys.settrace(None)
+print('stop requested' if stop.requested and budget[0] < 50 else 'not requested')
+"""
+
+
+def test_signals_arriving_inside_the_stop_handler_cannot_deadlock_it():
+    done = subprocess.run([sys.executable, '-c', _NESTED_SIGNALS], capture_output=True,
+                          text=True, timeout=20)
+    assert done.returncode == 0 and done.stdout.strip() == 'stop requested', done.stderr
 
 
 @pytest.mark.parametrize('executable', ['camera_node', 'unity_bridge_node'])

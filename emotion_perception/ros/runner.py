@@ -2,7 +2,6 @@
 
 import os
 import signal
-import threading
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -36,16 +35,19 @@ class _StopRequest:
     once spinning it only sets the flag. Raising there is unsafe: the exception lands in
     whatever the main thread runs, and one raised inside a `__del__` is swallowed, which
     left a node running after Ctrl-C. A Ctrl-C under `ros2 launch` arrives twice (terminal
-    and launch); the flag makes the second one harmless.
+    and launch); the flag makes the second one harmless. The flag is a plain attribute,
+    not a threading.Event: a signal that arrives while the handler runs runs the handler
+    again inside it, and Event.set's lock, held by the outer call, then deadlocked a
+    bridge that got several SIGTERMs (it outlived `run` by an hour).
     """
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self.requested = False
         self.raising = True
 
     def __call__(self, signum: int, frame: object) -> None:
-        first = not self.event.is_set()
-        self.event.set()
+        first = not self.requested
+        self.requested = True
         if first and self.raising:
             raise KeyboardInterrupt
 
@@ -122,7 +124,7 @@ def spin(nodes: list[Node], until: Callable[[], bool] = lambda: False) -> int:
     for node in nodes:
         executor.add_node(node)
     try:
-        while not _stop_request.event.is_set() and rclpy.ok() and not until():
+        while not _stop_request.requested and rclpy.ok() and not until():
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
