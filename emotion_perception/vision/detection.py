@@ -219,3 +219,8 @@ def covered(region: Box, searched: list[Box]) -> bool:
     """Whether a changed region's centre lies in an area already searched for faces."""
     cx, cy = region.center
     return any(s.x <= cx <= s.x + s.width and s.y <= cy <= s.y + s.height for s in searched)
+
+
+def unseen(box: Box, faces: list[Box]) -> bool:
+    """Whether a search's box is none of `faces` (overlap), nor holds one's centre."""
+    return not any(box.iou(f) > 0.3 or covered(f, [box]) for f in faces)

@@ -14,6 +14,7 @@ from emotion_perception.vision.detection import (
     FaceDetector,
     covered,
     unexplained_change,
+    unseen,
 )
 from emotion_perception.vision.expressions import valence_arousal
 from emotion_perception.vision.follow import Anchor, flowed, patch, similarity
@@ -286,7 +287,7 @@ class FacePipeline:
         near = [t.box for t in self._tracker.tracks if t.missed and
                 (changed_most or any(t.box.iou(c) > 0.0 for c in changes))]
         near += [b for b in self._search.collect(frame) or []
-                 if self._new(b, [t.box for t in known])]
+                 if unseen(b, [t.box for t in known])]
         regions = [r.grown(0.5) for r in changes if not covered(r, searched)]
         if near or regions:
             self._regions.start(frame, gray, near, regions)
@@ -297,15 +298,10 @@ class FacePipeline:
         found = [f for f in (self._follow(gray, t, flows.get(t.id), t.id in due)
                              for t in known) if f is not None]
         found += [_Found(b) for b in self._regions.collect(frame) or []
-                  if self._new(b, [f.box for f in found])]
+                  if unseen(b, [f.box for f in found])]
         if not self._search.busy and (frame % cfg.detect_every == 0 or not known):
             self._search.start(frame, without_faces(gray, [f.box for f in found]))
         return self._kept(gray, found)
-
-    @staticmethod
-    def _new(box: Box, faces: list[Box]) -> bool:
-        """Whether a search's box is none of `faces`, nor inside one."""
-        return not any(box.iou(f) > 0.3 or covered(f, [box]) for f in faces)
 
     @staticmethod
     def _kept(gray: np.ndarray, found: list[_Found]) -> list[_Found]:
