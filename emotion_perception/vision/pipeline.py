@@ -164,8 +164,8 @@ class FacePipeline:
         self._whole = FaceDetector(models.haar, config.detector)
         self._search = LaggedSearch(self._whole.detect, config.detect_every - 1)
         # Where the picture changed, and near faces just lost or just found by the
-        # whole-frame search: searched while the known faces are followed (up to 10 ms
-        # a search, which made the frames with new faces late), on a cascade of its own.
+        # whole-frame search: searched while the known faces are followed (9-17 ms of
+        # Haar a region, which made the frames with new faces late), on its own cascade.
         self._regional = FaceDetector(models.haar, config.detector)
         self._regions = LaggedSearch(self._regional.search_regions, 0,
                                      lowest_priority=False, name='region-search')

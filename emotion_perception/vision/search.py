@@ -10,8 +10,9 @@ finished by then, collecting waits for it.
 The whole-frame search's worker runs at the lowest priority (nice 19): it takes the CPU
 the per-frame work, the camera and the bridge leave, instead of slowing them every tenth
 frame. It cannot be starved: when a search is due, collecting waits for it, and the core
-is then its own. The searches of the regions where the picture changed (a face arrived,
-a face was lost) run the same way, due the next frame, at normal priority.
+is then its own. The searches near new or lost faces and in the regions where the
+picture changed run the same way at normal priority with lag 0: started before the
+frame's known faces are followed, collected after, in the same frame.
 """
 
 import os
