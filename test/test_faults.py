@@ -228,6 +228,28 @@ def test_ctrl_c_twice_as_under_launch_stops_a_node_at_once(tmp_path, executable)
         assert time.monotonic() - started < 3.0
 
 
+@pytest.mark.parametrize('executable', ['camera_node', 'unity_bridge_node'])
+def test_ctrl_c_arriving_all_through_the_stop_still_exits_0(tmp_path, executable):
+    """Launch's forwarded SIGINT can come while Python exits, after it restored SIG_DFL.
+
+    A CI run saw the bridge die of it (exit -2) under `ros2 launch`; here a SIGINT every
+    3 ms until the node has gone hits that moment every time.
+    """
+    err = tmp_path / 'stderr.log'
+    proc = subprocess.Popen([str(BIN / executable), '--ros-args', '-p', 'port:=0',
+                             '-p', 'websocket_port:=-1', '-p', 'source:=demo'],
+                            stdout=subprocess.DEVNULL, stderr=open(err, 'w'))
+    time.sleep(2.5)
+    deadline = time.monotonic() + 10
+    while proc.poll() is None and time.monotonic() < deadline:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.003)
+    if proc.poll() is None:
+        proc.kill()
+        pytest.fail(f'{executable} still running after 10 s of SIGINTs: {err.read_text()}')
+    assert proc.returncode == 0, err.read_text()
+
+
 def test_a_pulling_client_reading_one_line_a_second_gets_only_fresh_lines(tmp_path):
     proc, port, err = start_run(tmp_path, '--source', 'demo')
     try:

@@ -193,7 +193,7 @@ deadline = time.monotonic() + float(sys.argv[1])
 while time.monotonic() < deadline:
     rclpy.spin_once(node, timeout_sec=0.2)
     names = [n for n, _ in node.get_topic_names_and_types()]
-    if "/faces" in names:
+    if "/faces" in names and "/image_raw" in names:
         break
 print(" ".join(names))
 '''
@@ -222,7 +222,8 @@ def test_a_default_run_keeps_images_and_faces_on_its_machine(network, tmp_path, 
         env=env, stdout=subprocess.DEVNULL, stderr=open(log, 'w'))
     try:
         deadline = time.monotonic() + 60
-        while 'serving Unity on' not in log.read_text() and time.monotonic() < deadline:
+        # The bridge serves (and makes /faces known) while the camera is still loading.
+        while '[perception]: ready' not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         served = _lan_client_gets_hello(5000)
         seen = subprocess.run(['ip', 'netns', 'exec', netns('perception'), sys.executable,

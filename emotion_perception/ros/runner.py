@@ -55,6 +55,18 @@ class _StopRequest:
 _stop_request = _StopRequest()
 
 
+def _ignore_further_signals() -> None:
+    """Once stopping, ignore Ctrl-C and SIGTERM for good.
+
+    The flag already makes them harmless while Python runs, but at exit Python puts back
+    the default action of every signal it handled: a SIGINT arriving then (launch forwards
+    the terminal's a moment after it) killed the node, exit code -2 instead of 0. Python
+    leaves an ignored signal ignored.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 #: Environment variables by which a user chooses their own Fast DDS configuration.
 DDS_USER_CONFIG = ('FASTDDS_DEFAULT_PROFILES_FILE', 'FASTRTPS_DEFAULT_PROFILES_FILE',
                    'FASTDDS_BUILTIN_TRANSPORTS')
@@ -129,6 +141,7 @@ def spin(nodes: list[Node], until: Callable[[], bool] = lambda: False) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        _ignore_further_signals()
         for node in nodes:
             node.destroy_node()
         executor.shutdown()
@@ -146,6 +159,7 @@ def node_main(factory: Callable[..., Node], args: Optional[list[str]] = None,
     try:
         node = factory(**kwargs)
     except (SetupFailed, KeyboardInterrupt) as exc:
+        _ignore_further_signals()
         rclpy.try_shutdown()
         return 2 if isinstance(exc, SetupFailed) else 0
     return spin([node], lambda: until(node))
@@ -214,6 +228,7 @@ def run(source: str, params: Optional[Path], bridge: dict[str, Value],
             if entry is not UNITY_BRIDGE:
                 nodes.append(entry.load()(parameter_overrides=overrides.get(entry.name, [])))
     except (SetupFailed, KeyboardInterrupt, *SETUP_ERRORS) as exc:
+        _ignore_further_signals()
         if isinstance(exc, SETUP_ERRORS):
             logger.error(str(exc))
         server.stop()
