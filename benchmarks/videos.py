@@ -28,11 +28,12 @@ def write_demo_video(path: Path, frames: int, faces: int = 3, fps: float = 30.0)
 
 @dataclass(frozen=True)
 class TruthFace:
-    """A pasted face: which appearance (segment) it is, where, and its true label."""
+    """A pasted face: which appearance (segment) it is, where, its true label and image."""
 
     segment: int
     box: tuple[int, int, int, int]
     label: int
+    image: Path
 
 
 def write_fer_video(path: Path, dataset: Path, frames: int = 900, side: int = 112,
@@ -65,13 +66,13 @@ def write_fer_video(path: Path, dataset: Path, frames: int = 900, side: int = 11
                 image_path, label = pool[segment % len(pool)]
                 gray = cv2.imread(str(image_path), cv2.IMREAD_GRAYSCALE)
                 faces[(k, n)] = (cv2.resize(gray, (side, side), interpolation=cv2.INTER_CUBIC),
-                                 label)
-            face, label = faces[(k, n)]
+                                 label, image_path)
+            face, label, image_path = faces[(k, n)]
             angle = 2 * math.pi * phase / on_frames + k
             x = int(cx + (213 - side) / 2 + 25 * math.cos(angle))
             y = int(cy + (240 - side) / 2 + 20 * math.sin(angle))
             frame[y:y + side, x:x + side] = face[:, :, None]
-            now.append(TruthFace(segment, (x, y, side, side), label))
+            now.append(TruthFace(segment, (x, y, side, side), label, image_path))
         writer.write(frame)
         truth.append(now)
     writer.release()

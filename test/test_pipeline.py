@@ -122,3 +122,31 @@ def test_other_wrong_model_files_fail_at_load(tmp_path):
         FaceDetector(junk)
     with pytest.raises(ModelError, match='shape predictor'):
         LandmarkEstimator(junk)
+
+
+def test_the_classifier_sees_faces_framed_as_the_whole_frame_search_boxes_them(
+        pipeline_factory):
+    """A followed face's box keeps the size it was confirmed at, which runs up to 10 % large.
+
+    The classifier's crop is framed from the landmarks instead (follow.HAAR_FRAME), as
+    FER2013's crops are: about the whole-frame search's box, frame after frame.
+    """
+    from emotion_perception.vision.pipeline import ModelPaths
+
+    pipeline, scene = pipeline_factory(), DemoScene(640, 480, 3)
+    detector = FaceDetector(ModelPaths.verified().haar)
+    widths: list[list[int]] = []
+    score = pipeline._classifier.scores
+    pipeline._classifier.scores = lambda crops, views: widths.append(
+        [crop.shape[1] for crop in crops]) or score(crops, views)
+    ratios = []
+    for i in range(150):
+        frame = scene.render(i)
+        pipeline.process(frame)
+        whole = [box.width for box in detector.detect(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))]
+        ratios += [min((w / x for x in whole), key=lambda r: abs(r - 1.0))
+                   for w in widths[-1]] if whole else []
+    assert len(ratios) > 150
+    # Framed from the boxes, as before HAAR_FRAME, the median was 1.14 here.
+    assert 0.92 < np.median(ratios) < 1.09 and np.percentile(np.abs(np.log(ratios)), 90) < 0.15, \
+        np.percentile(ratios, [10, 50, 90])

@@ -71,8 +71,9 @@ PIPELINE_PARAMETERS = (
     ParamSpec('align', _PIPE.align, 'Level the eyes before classifying (needs landmarks)'),
     ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image '
               '(a tracked face alternates the two views frame by frame)'),
-    ParamSpec('crop_margin', _PIPE.crop_margin, 'Classifier crop = face box grown by this '
-              'fraction per side', -0.2, 0.5),
+    ParamSpec('crop_margin', _PIPE.crop_margin, 'Classifier crop = the face framed as '
+              'FER2013 crops are (from its landmarks, else its box), grown by this fraction '
+              'per side', -0.2, 0.5),
     ParamSpec('max_change', _PIPE.max_change, 'When more than this fraction of the frame '
               'changed, start the whole-frame search at once', 0.0, 1.0),
 )

@@ -17,7 +17,7 @@ from emotion_perception.vision.detection import (
     unseen,
 )
 from emotion_perception.vision.expressions import valence_arousal
-from emotion_perception.vision.follow import Anchor, flowed, patch, similarity
+from emotion_perception.vision.follow import HAAR_FRAME, Anchor, flowed, patch, similarity
 from emotion_perception.vision.landmarks import LandmarkEstimator, aligned_crop, head_pose
 from emotion_perception.vision.model_store import CLASSIFIERS, HAAR, LANDMARKS, verified_path
 from emotion_perception.vision.results import Box, Face, FrameResult
@@ -60,9 +60,9 @@ class PipelineConfig:
     align: bool = True
     #: Average the scores of each face and its mirror image.
     flip_average: bool = True
-    #: The classifier sees the face box grown by this fraction per side: FER2013's crops,
-    #: which the model learnt from, are a little looser than Haar's boxes.
-    crop_margin: float = 0.05
+    #: The classifier sees the face framed as the whole-frame search would box it (from
+    #: its landmarks, follow.HAAR_FRAME), grown by this fraction per side.
+    crop_margin: float = 0.0
 
     def __post_init__(self) -> None:
         """Reject values the pipeline cannot use, with the reason."""
@@ -376,8 +376,9 @@ class FacePipeline:
         return FrameResult(frame, stamp, width, height, faces)
 
     def _crop(self, gray: np.ndarray, box: Box, points: Optional[np.ndarray]) -> np.ndarray:
-        """What the classifier sees: the box grown by crop_margin, eyes levelled if known."""
-        grown = box.grown(self.config.crop_margin)
+        """What the classifier sees: the face framed by its landmarks (else its box)."""
+        framed = box if points is None else HAAR_FRAME.box(points)
+        grown = framed.grown(self.config.crop_margin)
         if self.config.align and points is not None:
             return aligned_crop(gray, grown, points)
         c = grown.clipped(gray.shape[1], gray.shape[0])
