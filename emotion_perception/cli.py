@@ -217,7 +217,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     check_run_folder(Path(args.out), args.resume)
     recipe = Recipe(network=NetworkConfig(widths=tuple(args.widths)),
                     epochs=args.epochs or Recipe.epochs, batch_size=args.batch_size,
-                    learning_rate=args.lr, seed=args.seed)
+                    learning_rate=args.lr, seed=args.seed,
+                    init_from=args.init_from or '')
     size = recipe.network.input_size
     train_set = load(Path(args.train_dir), size, args.limit_per_class)
     val_set = load(Path(args.val), size, args.limit_per_class) if args.val else None
@@ -329,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--lr', type=float, default=0.05, help='peak learning rate (SGD-Nesterov)')
     p.add_argument('--seed', type=int, default=1)
+    p.add_argument('--init-from', help='start from a trained run\'s weights '
+                                       '(RUN/best.weights.npz), widened to --widths '
+                                       '(Net2WiderNet) instead of from scratch')
     p.add_argument('--limit-per-class', type=int, default=0, help='only the first N images '
                                                                   'of each class (tests)')
     p.set_defaults(func=cmd_train)

@@ -117,6 +117,31 @@ def test_a_resumed_run_can_move_the_end_of_its_schedule(dataset, straight_run, t
     assert meta['epoch'] == 3 and meta['recipe']['epochs'] == 3
 
 
+def test_a_run_can_start_from_a_narrower_trained_run(dataset, straight_run, tmp_path):
+    """`--init-from` widens a trained net (training.widen) so that it computes the same."""
+    from emotion_perception.training.loop import trained_model
+    from emotion_perception.training.network import NetworkConfig, build
+    from emotion_perception.training.widen import widen_into
+
+    narrow, _ = trained_model(straight_run / BEST)
+    wide = build(NetworkConfig(widths=(16, 40, 96, 192)))
+    widen_into(narrow, wide, np.random.default_rng(0))
+    faces = preprocess([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+                        for p in sorted(dataset[1].rglob('*.jpg'))[:20]], 48)
+    np.testing.assert_allclose(wide(faces, training=False).numpy(),
+                               narrow(faces, training=False).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match='cannot narrow'):
+        widen_into(wide, narrow, np.random.default_rng(0))
+
+    out = tmp_path / 'widened'
+    _train(*dataset, out, '--widths', '16', '40', '96', '192', '--until-epoch', '1',
+           '--init-from', str(straight_run / BEST))
+    assert load_arrays(out / CHECKPOINT)[1]['recipe']['init_from'] == str(straight_run / BEST)
+    widened = json.loads((out / EPOCH_LOG).read_text().splitlines()[0])
+    scratch = json.loads((straight_run / EPOCH_LOG).read_text().splitlines()[0])
+    assert widened['loss'] < scratch['loss'], (widened, scratch)
+
+
 def test_a_second_run_into_a_used_folder_is_refused(dataset, straight_run):
     proc = _cli('train', str(dataset[0]), '--out', str(straight_run))
     assert proc.returncode == 2 and 'pass --resume' in proc.stderr

@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument('run', type=Path, help='training run folder')
     parser.add_argument('--train', type=Path, required=True, help='FER2013 Training folder')
     parser.add_argument('--val', type=Path, required=True, help='FER2013 PublicTest folder')
+    parser.add_argument('--arguments', help='the schedule arguments the run was trained with, '
+                                            'where the epoch log cannot tell them (a '
+                                            'schedule re-planned shorter with --resume)')
     args = parser.parse_args()
 
     model, fer = verified_path(TRAINED), verified_path(FER)
@@ -87,11 +90,36 @@ def main() -> None:
                          crop_cost_ms(path))
     ours, ours_unique, ours_ms = results['trained']
     theirs, theirs_unique, theirs_ms = results['fer']
-    wall = sum(e['seconds'] for e in epochs)
-    cpu = sum(e.get('cpu_seconds', 0.0) for e in epochs)
-    cpu_logged = sum(1 for e in epochs if 'cpu_seconds' in e)
-    aug = recipe['augmentation']
     planned, arguments = schedule(epochs, recipe)
+    arguments = args.arguments or arguments
+    widths = ' '.join(map(str, recipe['network']['widths']))
+    reproduce = f'`emotion-perception train TRAIN --val PUBLICTEST --out RUN --widths {widths} '
+    lineage, logged = [], list(epochs)
+    if recipe.get('init_from'):
+        source = ROOT / recipe['init_from']
+        source_epochs = [json.loads(line) for line in
+                         (source.parent / EPOCH_LOG).read_text().splitlines()]
+        _, source_meta = load_arrays(source)
+        source_recipe = source_meta['recipe']
+        source_widths = ' '.join(map(str, source_recipe['network']['widths']))
+        lineage = [
+            f'- Started from `{recipe["init_from"]}` (widths '
+            f'{source_recipe["network"]["widths"]}, '
+            f'epoch {source_meta["epoch"]} of {len(source_epochs)}, PublicTest '
+            f'{100 * source_meta["val_accuracy"]:.2f} %), widened to this network by '
+            f'Net2WiderNet (`emotion_perception/training/widen.py`: same function, then '
+            f'noise {recipe["init_noise"]} on the copied filters); the figures below are of '
+            'this run, the training time of both.']
+        reproduce = (f'`emotion-perception train TRAIN --val PUBLICTEST --out SOURCE --widths '
+                     f'{source_widths} {schedule(source_epochs, source_recipe)[1]}`, then '
+                     + reproduce.replace('--out RUN', '--out RUN --init-from '
+                                         'SOURCE/best.weights.npz --lr '
+                                         f'{recipe["learning_rate"]}'))
+        logged += source_epochs
+    wall = sum(e['seconds'] for e in logged)
+    cpu = sum(e.get('cpu_seconds', 0.0) for e in logged)
+    cpu_logged = sum(1 for e in logged if 'cpu_seconds' in e)
+    aug = recipe['augmentation']
     lines = [
         '# `expression_vgg.tflite`: model card',
         '',
@@ -134,17 +162,17 @@ def main() -> None:
         f'scale ±{100 * aug["scale"]:.0f} %, shift ±{100 * aug["shift"]:.0f} %, '
         f'horizontal flip, brightness/contrast ±{100 * aug["light"]:.0f} %, '
         f'random erasing (p {aug["erase"]}).',
+        *lineage,
         f'- Trained {len(epochs)} of {recipe["epochs"]} planned epochs; the file holds '
         f'epoch {meta["epoch"]}, the best on PublicTest '
         f'({100 * meta["val_accuracy"]:.2f} % with flip averaging, in training). The run '
         f'checkpoint is at epoch {last["epoch"]}.',
         f'- Training time: {wall / 3600:.2f} h wall clock on a 2-core AMD EPYC (no GPU), '
-        + (f'{cpu / 3600:.2f} CPU core-hours over the {cpu_logged} epochs that logged it.'
+        + (f'{cpu / 3600:.2f} CPU core-hours over the {cpu_logged} epochs of '
+           f'{len(logged)} that logged it.'
            if cpu_logged else 'about twice that in CPU core-hours.'),
-        f'- Reproduce: `emotion-perception train TRAIN --val PUBLICTEST --out RUN '
-        f'--widths {" ".join(map(str, recipe["network"]["widths"]))} {arguments}`, '
-        'then `emotion-perception export RUN --out models/expression_vgg.tflite '
-        '--quantization float16`. '
+        f'- Reproduce: {reproduce}{arguments}`, then `emotion-perception export RUN --out '
+        'models/expression_vgg.tflite --quantization float16`. '
         'The epoch log is `' + str((args.run / EPOCH_LOG).resolve().relative_to(ROOT)) + '`.',
         '',
         '## Accuracy on FER2013 PublicTest (each face averaged with its mirror image)',

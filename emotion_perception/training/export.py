@@ -13,8 +13,7 @@ from typing import Optional
 
 import numpy as np
 
-from emotion_perception.training.loop import BEST, Recipe, load_arrays, restore
-from emotion_perception.training.network import build
+from emotion_perception.training.loop import BEST, trained_model
 from emotion_perception.vision.native_logs import banners_hidden
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -50,16 +49,6 @@ def convert_hdf5(source: Path, target: Path) -> None:
 
         model = keras.models.load_model(str(source), compile=False)
     to_tflite(model, target)
-
-
-def trained_model(weights: Path):
-    """The Keras network of a training run's weights file (best.weights.npz or checkpoint)."""
-    groups, meta = load_arrays(weights)
-    recipe = Recipe.from_json(meta['recipe'])
-    with banners_hidden():
-        model = build(recipe.network)
-    restore(model.variables, groups['model'])
-    return model, meta
 
 
 def export_run(run_dir: Path, target: Path, quantization: str = 'float32',

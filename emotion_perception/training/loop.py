@@ -19,6 +19,7 @@ import numpy as np
 
 from emotion_perception.training.data import Augmentation, FaceSet, augmented
 from emotion_perception.training.network import NetworkConfig, build
+from emotion_perception.training.widen import widen_into
 from emotion_perception.vision.classifier import preprocess
 from emotion_perception.vision.native_logs import banners_hidden
 
@@ -41,6 +42,11 @@ class Recipe:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     seed: int = 1
+    #: Weights file of a trained run (best.weights.npz) that a fresh run starts from,
+    #: widened to this recipe's network (training.widen); empty: from scratch.
+    init_from: str = ''
+    #: Noise on the widened copies' filters, relative to each kernel's spread.
+    init_noise: float = 0.05
 
     def to_json(self) -> dict:
         """JSON-ready form, stored in every checkpoint."""
@@ -111,6 +117,16 @@ def load_arrays(path: Path) -> tuple[dict[str, list[np.ndarray]], dict]:
     return groups, meta
 
 
+def trained_model(weights: Path):
+    """The Keras network of a training run's weights file (best.weights.npz or checkpoint)."""
+    groups, meta = load_arrays(weights)
+    recipe = Recipe.from_json(meta['recipe'])
+    with banners_hidden():
+        model = build(recipe.network)
+    restore(model.variables, groups['model'])
+    return model, meta
+
+
 def flip_averaged(model, faces: np.ndarray, batch: int = 512) -> np.ndarray:
     """(n, 7) scores of preprocessed faces, each averaged with its mirror image."""
     out = []
@@ -155,6 +171,10 @@ class Trainer:
         if meta:
             restore(self.model.variables, groups['model'])
             restore(self.optimizer.variables, groups['optimizer'])
+        elif recipe.init_from:
+            source, _ = trained_model(Path(recipe.init_from))
+            widen_into(source, self.model, np.random.default_rng(recipe.seed),
+                       recipe.init_noise)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
         model, optimizer = self.model, self.optimizer
         classes = model.output_shape[-1]
