@@ -9,7 +9,7 @@ scratch needs 50 of them. A little noise on the copies' incoming filters lets th
 drift apart (identical copies would get identical gradients and stay identical).
 """
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -21,10 +21,10 @@ def _channel_map(old: int, new: int, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([np.arange(old), rng.integers(0, old, new - old)])
 
 
-def widened_weights(layers: Sequence[tuple[str, list[np.ndarray]]], widths: Sequence[int],
+def widened_weights(layers: Sequence[tuple[str, list[np.ndarray]]], widths: Mapping[str, int],
                     rng: np.random.Generator, noise: float = 0.0
                     ) -> list[tuple[str, list[np.ndarray]]]:
-    """The weights of `layers` (network.build's, in order) for a net of stage `widths`.
+    """The weights of `layers` (network.build's, in order) for convolutions `widths` wide.
 
     `layers` are (name, weights) of the convolutions (`conv*`: kernel), batch
     normalisations (`bn*`: gamma, beta, mean, variance) and the final dense layer
@@ -32,10 +32,6 @@ def widened_weights(layers: Sequence[tuple[str, list[np.ndarray]]], widths: Sequ
     kernel's own, of the noise added to the copies' incoming filters (0: exactly the
     same function).
     """
-    stage_of = {}
-    for name, _ in layers:
-        if name.startswith('conv'):
-            stage_of[name] = int(name[4:].split('_')[0]) - 1
     readers = np.arange(1)  # the input's one gray channel, not widened
     out: list[tuple[str, list[np.ndarray]]] = []
     channels = np.arange(1)
@@ -43,7 +39,7 @@ def widened_weights(layers: Sequence[tuple[str, list[np.ndarray]]], widths: Sequ
         if name.startswith('conv'):
             kernel = weights[0]
             copies = np.bincount(readers, minlength=kernel.shape[2]).astype(kernel.dtype)
-            channels = _channel_map(kernel.shape[3], widths[stage_of[name]], rng)
+            channels = _channel_map(kernel.shape[3], widths[name], rng)
             wide = kernel[:, :, readers, :][..., channels] / copies[readers][:, None]
             fresh = np.arange(len(channels)) >= kernel.shape[3]
             if noise and fresh.any():
@@ -65,8 +61,7 @@ def widened_weights(layers: Sequence[tuple[str, list[np.ndarray]]], widths: Sequ
 def widen_into(source, target, rng: np.random.Generator, noise: float = 0.0) -> None:
     """Set the Keras `target` (network.build, wider) from the trained Keras `source`."""
     layers = [(layer.name, layer.get_weights()) for layer in source.layers]
-    widths = [target.get_layer(f'conv{s + 1}_1').filters
-              for s in range(sum(1 for name, _ in layers if name.endswith('_1')
-                                 and name.startswith('conv')))]
+    widths = {layer.name: layer.filters for layer in target.layers
+              if layer.name.startswith('conv')}
     for name, weights in widened_weights(layers, widths, rng, noise):
         target.get_layer(name).set_weights(weights)
