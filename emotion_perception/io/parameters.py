@@ -57,7 +57,7 @@ PIPELINE_PARAMETERS = (
               'fits per frame (about 3 ms each); the others\' are followed by optical '
               'flow', 1, 100),
     ParamSpec('classify_budget', _PIPE.classify_budget, 'Known faces the classifier scores '
-              'per frame (about 0.8 ms each), stalest first; the others keep their smoothed '
+              'per frame (about 2 ms each), stalest first; the others keep their smoothed '
               'scores until their turn. New faces are scored at once. 0 = every face', 0, 100),
     ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
               'fraction per side', 0.0, 2.0),

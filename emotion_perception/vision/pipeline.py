@@ -50,10 +50,10 @@ class PipelineConfig:
     #: first; the others' landmarks are followed by optical flow (0.3 ms), if the face
     #: they carry still looks alike.
     landmark_budget: int = 1
-    #: Known faces the classifier scores per frame (about 0.8 ms each), those scored
-    #: longest ago first; the others keep their smoothed scores until their turn. New
-    #: faces are always scored at once. 0 = every face every frame.
-    classify_budget: int = 4
+    #: Known faces the classifier scores per frame (about 2 ms each, crop included),
+    #: those scored longest ago first; the others keep their smoothed scores until their
+    #: turn. New faces are always scored at once. 0 = every face every frame.
+    classify_budget: int = 2
     #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
     landmarks: bool = True
     #: Rotate each face so the eyes are level before classifying it (needs landmarks).
