@@ -54,6 +54,16 @@ def _confusion(result: Evaluation) -> list[str]:
     return rows
 
 
+def read_run(folder: Path) -> tuple[list[dict], dict, dict]:
+    """A run's epoch log, its best weights' metadata and its checkpoint's metadata.
+
+    The recipe to describe is the checkpoint's: `--resume --epochs N` re-plans the
+    schedule after the best epoch, whose file keeps the plan it was saved under.
+    """
+    epochs = [json.loads(line) for line in (folder / EPOCH_LOG).read_text().splitlines()]
+    return epochs, load_arrays(folder / BEST)[1], load_arrays(folder / CHECKPOINT)[1]
+
+
 def schedule(epochs: list[dict], recipe: dict) -> tuple[str, str]:
     """The cosine schedule as it ran, and the train arguments that ran it.
 
@@ -84,10 +94,8 @@ def main() -> None:
     args = parser.parse_args()
 
     model, fer = verified_path(TRAINED), verified_path(FER)
-    epochs = [json.loads(line) for line in (args.run / EPOCH_LOG).read_text().splitlines()]
-    _, meta = load_arrays(args.run / BEST)
-    _, last = load_arrays(args.run / CHECKPOINT)
-    recipe = last['recipe']  # the last plan: --resume --epochs N re-plans it after the best
+    epochs, meta, last = read_run(args.run)
+    recipe = last['recipe']
     training = file_digests(args.train)
     results = {}
     for name, path in (('trained', model), ('fer', fer)):
@@ -104,10 +112,8 @@ def main() -> None:
     lineage, logged = [], list(epochs)
     if recipe.get('init_from'):
         source = ROOT / recipe['init_from']
-        source_epochs = [json.loads(line) for line in
-                         (source.parent / EPOCH_LOG).read_text().splitlines()]
-        _, source_meta = load_arrays(source)
-        source_recipe = source_meta['recipe']
+        source_epochs, _, source_last = read_run(source.parent)
+        source_meta, source_recipe = load_arrays(source)[1], source_last['recipe']
         source_widths = ' '.join(map(str, source_recipe['network']['widths']))
         lineage = [
             f'- Started from `{recipe["init_from"]}` (widths '
