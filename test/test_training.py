@@ -142,6 +142,32 @@ def test_a_run_can_start_from_a_narrower_trained_run(dataset, straight_run, tmp_
     assert widened['loss'] < scratch['loss'], (widened, scratch)
 
 
+def _losses(run: Path) -> list[float]:
+    return [json.loads(line)['loss'] for line in (run / EPOCH_LOG).read_text().splitlines()]
+
+
+def test_a_run_can_learn_a_teachers_scores(dataset, straight_run, tmp_path):
+    """`--teacher`: weight 0 is the labels' run exactly; weight 1 resumes to the same state."""
+    teacher = str(straight_run / BEST)
+    _train(*dataset, tmp_path / 'unweighted', '--teacher', teacher, '--distill', '0', '3')
+    assert _losses(tmp_path / 'unweighted') == pytest.approx(_losses(straight_run), rel=1e-6)
+
+    straight, resumed = tmp_path / 'taught', tmp_path / 'taught-resumed'
+    _train(*dataset, straight, '--teacher', teacher, '--distill', '1', '2')
+    _train(*dataset, resumed, '--teacher', teacher, '--distill', '1', '2', '--until-epoch', '1')
+    _train(*dataset, resumed, '--resume')
+    for a, b in zip(load_arrays(resumed / CHECKPOINT)[0]['model'],
+                    load_arrays(straight / CHECKPOINT)[0]['model'], strict=True):
+        np.testing.assert_array_equal(a, b)
+    recipe = load_arrays(straight / CHECKPOINT)[1]['recipe']
+    assert (recipe['teacher'], recipe['distill_weight'], recipe['temperature']) == (teacher, 1, 2)
+    assert _losses(straight) != pytest.approx(_losses(straight_run), rel=1e-3)
+
+    proc = _cli('train', str(dataset[0]), '--out', str(tmp_path / 'bad'), '--teacher', teacher,
+                '--distill', '1.5', '3')
+    assert proc.returncode == 2 and 'must be in [0, 1]' in proc.stderr, proc.stderr
+
+
 def test_a_second_run_into_a_used_folder_is_refused(dataset, straight_run):
     proc = _cli('train', str(dataset[0]), '--out', str(straight_run))
     assert proc.returncode == 2 and 'pass --resume' in proc.stderr
@@ -216,3 +242,23 @@ def test_what_runs_never_imports_tensorflow():
     loaded = proc.stdout
     assert 'tensorflow' not in loaded and 'keras' not in loaded
     assert 'emotion_perception.training' not in loaded and 'emotion_perception.ros' in loaded
+
+
+def test_the_model_card_reads_every_re_plan_of_the_schedule_from_the_epoch_log():
+    """`--resume --epochs N` leaves no trace but the learning rates; the card recovers it."""
+    from emotion_perception.training.loop import Recipe
+
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from model_card import schedule
+
+    steps, log = 448, []
+    for planned, epochs in ((30, range(1, 13)), (24, range(13, 25)), (44, range(25, 41))):
+        recipe = Recipe(epochs=planned, learning_rate=0.02)
+        log += [{'epoch': e, 'learning_rate': recipe.learning_rate_at(e * steps - 1, steps)}
+                for e in epochs]
+    text, arguments = schedule(log, recipe.to_json())
+    assert arguments == ['--epochs 30 --until-epoch 12', '--resume --epochs 24',
+                         '--resume --epochs 44'], arguments
+    assert text.endswith('after epoch 12 to end at epoch 24, re-planned after epoch 24 to '
+                         'end at epoch 44'), text
+    assert schedule(log[:2], Recipe(epochs=30).to_json())[1] == ['--epochs 30']

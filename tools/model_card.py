@@ -4,12 +4,13 @@ Every figure in the card comes from this run: the file's checksum, the training 
 epoch log and recipe, PublicTest accuracy as is and without its copies of Training
 images (for the shipped model and the fer model beside it), and the cost of one crop.
 
-    .venv/bin/python tools/model_card.py runs/expression-vgg-w16 \
+    .venv/bin/python tools/model_card.py runs/expression-vgg-w16-32-96-192-kd \
         --train ../shared/data/fer2013-train --val ../shared/data/fer2013-publictest
 """
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -64,22 +65,87 @@ def read_run(folder: Path) -> tuple[list[dict], dict, dict]:
     return epochs, load_arrays(folder / BEST)[1], load_arrays(folder / CHECKPOINT)[1]
 
 
-def schedule(epochs: list[dict], recipe: dict) -> tuple[str, str]:
-    """The cosine schedule as it ran, and the train arguments that ran it.
+def plans(epochs: list[dict], recipe: dict) -> list[tuple[int, int]]:
+    """Each plan of the cosine schedule a run ran under: (planned epochs, last epoch run).
 
-    A warm restart (a run resumed with `--resume --epochs N` after its schedule ended)
-    shows in the epoch log as the learning rate rising after the warm-up.
+    `--resume --epochs N` re-plans the schedule (a warm restart, when the old plan had
+    ended), and nothing records it but the learning rate: an epoch that ends a fraction
+    p of the way through the decay ends at rate peak (1 + cos(pi p)) / 2, and
+    p = (epoch - warm-up) / (N - warm-up) gives the N it ran under.
     """
-    restarts = [(e['epoch'], e['learning_rate']) for before, e in zip(epochs, epochs[1:])
-                if e['epoch'] > recipe['warmup_epochs'] + 1
-                and e['learning_rate'] > before['learning_rate']]
-    ends = [epoch - 1 for epoch, _ in restarts] + [recipe['epochs']]
-    text = f'cosine decay to zero over {ends[0]} epochs' + ''.join(
-        f', then a warm restart at epoch {epoch} (learning rate {rate:.3f}) decaying to '
-        f'zero at epoch {end}' for (epoch, rate), end in zip(restarts, ends[1:]))
-    arguments = f'--epochs {ends[0]}' + ''.join(
-        f'`, then `--resume --epochs {end}' for end in ends[1:])
+    peak, warmup = recipe['learning_rate'], recipe['warmup_epochs']
+    found: list[tuple[int, int]] = []
+    for e in epochs:
+        done = math.acos(min(1.0, max(-1.0, 2 * e['learning_rate'] / peak - 1))) / math.pi
+        if e['epoch'] <= warmup or done == 0.0:
+            if found:
+                found[-1] = (found[-1][0], e['epoch'])
+            else:
+                found.append((0, e['epoch']))  # planned: known after the warm-up
+            continue
+        planned = round(warmup + (e['epoch'] - warmup) / done)
+        if found and found[-1][0] in (0, planned):
+            found[-1] = (planned, e['epoch'])
+        else:
+            found.append((planned, e['epoch']))
+    if not found or found[-1][0] == 0:
+        return found[:-1] + [(recipe['epochs'], epochs[-1]['epoch'] if epochs else 0)]
+    return found
+
+
+def schedule(epochs: list[dict], recipe: dict) -> tuple[str, list[str]]:
+    """The cosine schedule as it ran, and the train arguments of each of its plans."""
+    ran = plans(epochs, recipe)
+    text = f'cosine decay to zero over {ran[0][0]} epochs' + ''.join(
+        f', re-planned after epoch {before} to end at epoch {planned}'
+        for (_, before), (planned, _) in zip(ran, ran[1:]))
+    arguments = [('--resume ' if i else '') + f'--epochs {planned}'
+                 + (f' --until-epoch {last}' if i + 1 < len(ran) and last < planned else '')
+                 for i, (planned, last) in enumerate(ran)]
     return text, arguments
+
+
+def _parent_run(weights: str) -> Path:
+    """The run folder of a weights file named in a recipe (relative to the project)."""
+    return (ROOT / weights).parent
+
+
+def commands(folder: Path, name: str) -> list[str]:
+    """The train commands that made a run: the runs it came from first, each once."""
+    epochs, _, last = read_run(folder)
+    recipe = last['recipe']
+    earlier: list[str] = []
+    options = f'--widths {" ".join(map(str, recipe["network"]["widths"]))} ' \
+              f'--lr {recipe["learning_rate"]}'
+    for key, role in (('init_from', 'SOURCE'), ('teacher', 'TEACHER')):
+        if recipe.get(key):
+            earlier += [c for c in commands(_parent_run(recipe[key]), role) if c not in earlier]
+            option = '--init-from' if key == 'init_from' else '--teacher'
+            options += f' {option} {role}/{BEST}'
+    if recipe.get('teacher'):
+        options += f' --distill {recipe["distill_weight"]} {recipe["temperature"]}'
+    first, *rest = schedule(epochs, recipe)[1]
+    return earlier + [f'`emotion-perception train TRAIN --val PUBLICTEST --out {name} '
+                      f'{options} {first}`'] + \
+        [f'`emotion-perception train TRAIN --val PUBLICTEST --out {name} {arguments}`'
+         for arguments in rest]
+
+
+def runs_behind(folder: Path) -> list[Path]:
+    """A run and every run it was widened or distilled from, each once."""
+    recipe = read_run(folder)[2]['recipe']
+    found = [folder]
+    for key in ('init_from', 'teacher'):
+        if recipe.get(key):
+            found += [r for r in runs_behind(_parent_run(recipe[key])) if r not in found]
+    return found
+
+
+def described(weights: str) -> str:
+    """A trained run's weights file, as the card names it."""
+    epochs, meta, last = read_run(_parent_run(weights))
+    return (f'`{weights}` (widths {last["recipe"]["network"]["widths"]}, epoch '
+            f'{meta["epoch"]} of {len(epochs)}, PublicTest {100 * meta["val_accuracy"]:.2f} %)')
 
 
 def main() -> None:
@@ -88,9 +154,6 @@ def main() -> None:
     parser.add_argument('run', type=Path, help='training run folder')
     parser.add_argument('--train', type=Path, required=True, help='FER2013 Training folder')
     parser.add_argument('--val', type=Path, required=True, help='FER2013 PublicTest folder')
-    parser.add_argument('--arguments', help='the schedule arguments the run was trained with, '
-                                            'where the epoch log cannot tell them (a '
-                                            'schedule re-planned shorter with --resume)')
     args = parser.parse_args()
 
     model, fer = verified_path(TRAINED), verified_path(FER)
@@ -105,33 +168,31 @@ def main() -> None:
                          crop_cost_ms(path))
     ours, ours_unique, ours_ms = results['trained']
     theirs, theirs_unique, theirs_ms = results['fer']
-    planned, arguments = schedule(epochs, recipe)
-    arguments = args.arguments or arguments
-    widths = ' '.join(map(str, recipe['network']['widths']))
-    reproduce = f'`emotion-perception train TRAIN --val PUBLICTEST --out RUN --widths {widths} '
-    lineage, logged = [], list(epochs)
+    planned = schedule(epochs, recipe)[0]
+    lineage = []
     if recipe.get('init_from'):
-        source = ROOT / recipe['init_from']
-        source_epochs, _, source_last = read_run(source.parent)
-        source_meta, source_recipe = load_arrays(source)[1], source_last['recipe']
-        source_widths = ' '.join(map(str, source_recipe['network']['widths']))
-        lineage = [
-            f'- Started from `{recipe["init_from"]}` (widths '
-            f'{source_recipe["network"]["widths"]}, '
-            f'epoch {source_meta["epoch"]} of {len(source_epochs)}, PublicTest '
-            f'{100 * source_meta["val_accuracy"]:.2f} %), widened to this network by '
+        lineage.append(
+            f'- Started from {described(recipe["init_from"])}, widened to this network by '
             f'Net2WiderNet (`emotion_perception/training/widen.py`: same function, then '
-            f'noise {recipe["init_noise"]} on the copied filters); the figures below are of '
-            'this run, the training time of both.']
-        reproduce = (f'`emotion-perception train TRAIN --val PUBLICTEST --out SOURCE --widths '
-                     f'{source_widths} {schedule(source_epochs, source_recipe)[1]}`, then '
-                     + reproduce.replace('--out RUN', '--out RUN --init-from '
-                                         'SOURCE/best.weights.npz --lr '
-                                         f'{recipe["learning_rate"]}'))
-        logged += source_epochs
+            f'noise {recipe["init_noise"]} on the copied filters).')
+    if recipe.get('teacher'):
+        lineage.append(
+            f'- Distilled from {described(recipe["teacher"])}: the loss is '
+            f'{1 - recipe["distill_weight"]:g} times the labels\' (smoothed) plus '
+            f'{recipe["distill_weight"]:g} times T² times the KL divergence from the '
+            f'teacher\'s scores, both softened at temperature T = {recipe["temperature"]:g}; '
+            'the teacher scores the very crops the student is shown, averaged with their '
+            'mirror images (Hinton et al. 2015).')
+    if lineage:
+        lineage.append('- The figures below are of this run; the training time is that of '
+                       'every run it comes from.')
+    logged = [e for run in runs_behind(args.run) for e in read_run(run)[0]]
     wall = sum(e['seconds'] for e in logged)
     cpu = sum(e.get('cpu_seconds', 0.0) for e in logged)
     cpu_logged = sum(1 for e in logged if 'cpu_seconds' in e)
+    reproduce = commands(args.run, 'RUN') + [
+        '`emotion-perception export RUN --out models/expression_vgg.tflite --quantization '
+        'float16`']
     aug = recipe['augmentation']
     lines = [
         '# `expression_vgg.tflite`: model card',
@@ -184,9 +245,9 @@ def main() -> None:
         + (f'{cpu / 3600:.2f} CPU core-hours over the {cpu_logged} epochs of '
            f'{len(logged)} that logged it.'
            if cpu_logged else 'about twice that in CPU core-hours.'),
-        f'- Reproduce: {reproduce}{arguments}`, then `emotion-perception export RUN --out '
-        'models/expression_vgg.tflite --quantization float16`. '
-        'The epoch log is `' + str((args.run / EPOCH_LOG).resolve().relative_to(ROOT)) + '`.',
+        '- The epoch log is `' + str((args.run / EPOCH_LOG).resolve().relative_to(ROOT))
+        + '`. Reproduce (TRAIN, PUBLICTEST: the two FER2013 folders), in order:',
+        *[f'  {i}. {command}' for i, command in enumerate(reproduce, 1)],
         '',
         '## Accuracy on FER2013 PublicTest (each face averaged with its mirror image)',
         '',

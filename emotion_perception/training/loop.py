@@ -1,7 +1,9 @@
 """The training run: fixed seed, a checkpoint every epoch, resumable, one JSON line per epoch.
 
 SGD with Nesterov momentum and decoupled weight decay, a linear warm-up then cosine
-decay to zero over the planned epochs, label smoothing. Each epoch ends by rounding the
+decay to zero over the planned epochs, label smoothing, and optionally distillation from a
+trained teacher (Hinton et al. 2015: the teacher's softened scores on the very crops the
+student sees, mirror-averaged as at run time). Each epoch ends by rounding the
 weights and optimizer state to float16 and writing them (`checkpoint.npz`, under 10 MB);
 training goes on from those rounded values, so a run resumed from the file is the same
 run, step for step, as one that never stopped.
@@ -21,6 +23,7 @@ from emotion_perception.training.data import Augmentation, FaceSet, augmented
 from emotion_perception.training.network import NetworkConfig, build
 from emotion_perception.training.widen import widen_into
 from emotion_perception.vision.classifier import preprocess
+from emotion_perception.vision.expressions import EXPRESSIONS
 from emotion_perception.vision.native_logs import banners_hidden
 
 CHECKPOINT = 'checkpoint.npz'
@@ -47,6 +50,18 @@ class Recipe:
     init_from: str = ''
     #: Noise on the widened copies' filters, relative to each kernel's spread.
     init_noise: float = 0.05
+    #: Weights file of a trained run whose scores the student also learns; empty: none.
+    teacher: str = ''
+    #: Share of the loss that is the teacher's (the rest: the labels, smoothed).
+    distill_weight: float = 0.5
+    #: Softmax temperature of the teacher's and the student's scores in that share.
+    temperature: float = 3.0
+
+    def __post_init__(self) -> None:
+        """Refuse a distillation share outside [0, 1] or a temperature not above 0."""
+        if not 0.0 <= self.distill_weight <= 1.0 or self.temperature <= 0:
+            raise ValueError(f'distillation weight {self.distill_weight} must be in [0, 1] '
+                             f'and temperature {self.temperature} above 0')
 
     def to_json(self) -> dict:
         """JSON-ready form, stored in every checkpoint."""
@@ -127,12 +142,19 @@ def trained_model(weights: Path):
     return model, meta
 
 
+def _with_logits(model):
+    """The same network (shared weights) giving its logits and its scores."""
+    import keras
+
+    return keras.Model(model.input, [model.get_layer('logits').output, model.output])
+
+
 def flip_averaged(model, faces: np.ndarray, batch: int = 512) -> np.ndarray:
     """(n, 7) scores of preprocessed faces, each averaged with its mirror image."""
     out = []
     for i in range(0, len(faces), batch):
         x = faces[i:i + batch]
-        both = model(np.concatenate([x, x[:, :, ::-1]]), training=False).numpy()
+        both = np.asarray(model(np.concatenate([x, x[:, :, ::-1]]), training=False))
         out.append((both[:len(x)] + both[len(x):]) / 2)
     return np.concatenate(out)
 
@@ -175,15 +197,28 @@ class Trainer:
             source, _ = trained_model(Path(recipe.init_from))
             widen_into(source, self.model, np.random.default_rng(recipe.seed),
                        recipe.init_noise)
+        self.teacher = None
+        if recipe.teacher:
+            teacher, _ = trained_model(Path(recipe.teacher))
+            self.teacher = _with_logits(teacher)
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+        soft_loss = keras.losses.KLDivergence()
         model, optimizer = self.model, self.optimizer
+        both = _with_logits(model)
         classes = model.output_shape[-1]
+        weight, temperature = recipe.distill_weight, recipe.temperature
 
         @tf.function(reduce_retracing=True)
-        def step(x, labels):
+        def step(x, labels, soft):
             with tf.GradientTape() as tape:
-                scores = model(x, training=True)
-                value = loss(tf.one_hot(labels, classes), scores)
+                if self.teacher is None:
+                    scores = model(x, training=True)
+                    value = loss(tf.one_hot(labels, classes), scores)
+                else:
+                    logits, scores = both(x, training=True)
+                    student = tf.nn.softmax(logits / temperature)
+                    value = ((1 - weight) * loss(tf.one_hot(labels, classes), scores)
+                             + weight * temperature ** 2 * soft_loss(soft, student))
             grads = tape.gradient(value, model.trainable_variables)
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
             hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(scores, -1), labels), tf.float32))
@@ -199,6 +234,7 @@ class Trainer:
         faces = preprocess(augmented(train.images[order], recipe.augmentation, rng),
                            recipe.network.input_size)
         labels = train.labels[order]
+        soft = self._softened_teacher_scores(faces)
         steps = len(train) // recipe.batch_size
         total_loss = total_hits = 0.0
         rate = 0.0
@@ -206,7 +242,7 @@ class Trainer:
             rate = recipe.learning_rate_at(self.epoch * steps + s, steps)
             self.optimizer.learning_rate.assign(rate)
             batch = slice(s * recipe.batch_size, (s + 1) * recipe.batch_size)
-            value, hits = self._step(faces[batch], labels[batch])
+            value, hits = self._step(faces[batch], labels[batch], soft[batch])
             total_loss += float(value)
             total_hits += float(hits)
             progress(recipe.batch_size)
@@ -215,6 +251,15 @@ class Trainer:
         return {'epoch': self.epoch, 'loss': total_loss / steps, 'accuracy': total_hits / seen,
                 'learning_rate': rate, 'seconds': round(time.monotonic() - started, 1),
                 'cpu_seconds': round(time.process_time() - cpu, 1)}
+
+    def _softened_teacher_scores(self, faces: np.ndarray) -> np.ndarray:
+        """(n, 7) teacher scores at the recipe's temperature; zeros without a teacher."""
+        if self.teacher is None:
+            return np.zeros((len(faces), len(EXPRESSIONS)), np.float32)
+        logits = flip_averaged(lambda x, training: self.teacher(x, training=training)[0], faces)
+        scaled = logits / self.recipe.temperature
+        exp = np.exp(scaled - scaled.max(1, keepdims=True))
+        return (exp / exp.sum(1, keepdims=True)).astype(np.float32)
 
     def validate(self, val: FaceSet) -> float:
         """Top-1 accuracy on val, each face averaged with its mirror (as the pipeline does)."""
