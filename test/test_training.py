@@ -191,6 +191,32 @@ def test_the_export_scores_as_the_keras_model(straight_run, dataset, tmp_path, q
     assert diff.max() < MAX_DIFF[quantization], diff.max()
 
 
+def test_a_bfloat16_run_resumes_exactly_and_exports_as_float32(dataset, straight_run,
+                                                              tmp_path):
+    """`--precision bfloat16` changes the arithmetic, not the weights' format or the export."""
+    from emotion_perception.training.export import keras_scores, trained_model
+
+    straight, resumed = tmp_path / 'bf16', tmp_path / 'bf16-resumed'
+    _train(*dataset, straight, '--precision', 'bfloat16')
+    _train(*dataset, resumed, '--precision', 'bfloat16', '--until-epoch', '1')
+    _train(*dataset, resumed, '--resume')
+    for a, b in zip(load_arrays(resumed / CHECKPOINT)[0]['model'],
+                    load_arrays(straight / CHECKPOINT)[0]['model'], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert load_arrays(straight / CHECKPOINT)[1]['recipe']['precision'] == 'bfloat16'
+    assert _losses(straight) != pytest.approx(_losses(straight_run), rel=1e-6)
+
+    target = tmp_path / 'bf16.tflite'
+    assert _cli('export', str(straight), '--out', str(target),
+                '--quantization', 'float16').returncode == 0
+    images = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE)
+              for p in sorted(dataset[1].rglob('*.jpg'))[:20]]
+    model, _ = trained_model(straight / BEST)
+    diff = np.abs(ExpressionClassifier(target, flip_average=False).scores(images)
+                  - keras_scores(model, preprocess(images, 48)))
+    assert diff.max() < MAX_DIFF['float16'], diff.max()
+
+
 def test_the_fer_model_converted_at_setup_scores_as_keras():
     import keras
 

@@ -50,5 +50,6 @@ def build(config: NetworkConfig = NetworkConfig()):
     x = layers.GlobalAveragePooling2D(name='gap')(x)
     x = layers.Dropout(config.dropout, name='dropout')(x)
     x = layers.Dense(len(EXPRESSIONS), name='logits')(x)
-    outputs = layers.Softmax(name='scores')(x)
+    # Scores in float32 whatever the compute precision (bfloat16 training, see Recipe).
+    outputs = layers.Softmax(name='scores', dtype='float32')(x)
     return keras.Model(inputs, outputs, name='expression_vgg')
