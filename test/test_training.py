@@ -288,3 +288,25 @@ def test_the_model_card_reads_every_re_plan_of_the_schedule_from_the_epoch_log()
     assert text.endswith('after epoch 12 to end at epoch 24, re-planned after epoch 24 to '
                          'end at epoch 44'), text
     assert schedule(log[:2], Recipe(epochs=30).to_json())[1] == ['--epochs 30']
+
+
+def test_the_model_card_gives_the_commands_of_every_run_behind_a_model_in_order():
+    """Each committed run's train commands after those of the runs it was started or taught from."""
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from model_card import commands
+
+    runs = ROOT / 'runs'
+    for folder in sorted(p for p in runs.iterdir() if (p / CHECKPOINT).is_file()):
+        made = []
+        for command in commands(folder):
+            words = command.strip('`').split()
+            for option in ('--init-from', '--teacher'):
+                if option in words:
+                    assert str(Path(words[words.index(option) + 1]).parent) in made, command
+            out = words[words.index('--out') + 1]
+            if '--resume' in words:
+                assert made[-1] == out, command
+            else:
+                assert out not in made, command
+                made.append(out)
+        assert made[-1] == str(folder.relative_to(ROOT))

@@ -110,20 +110,25 @@ def _parent_run(weights: str) -> Path:
     return (ROOT / weights).parent
 
 
-def commands(folder: Path, name: str) -> list[str]:
-    """The train commands that made a run: the runs it came from first, each once."""
+def commands(folder: Path) -> list[str]:
+    """The train commands that made a run: the runs it came from first, each once.
+
+    Runs are named by their folders, as the recipes name the weights they started from.
+    """
     epochs, _, last = read_run(folder)
     recipe = last['recipe']
+    name = folder.resolve().relative_to(ROOT)
     earlier: list[str] = []
     options = f'--widths {" ".join(map(str, recipe["network"]["widths"]))} ' \
               f'--lr {recipe["learning_rate"]}'
-    for key, role in (('init_from', 'SOURCE'), ('teacher', 'TEACHER')):
+    for key, option in (('init_from', '--init-from'), ('teacher', '--teacher')):
         if recipe.get(key):
-            earlier += [c for c in commands(_parent_run(recipe[key]), role) if c not in earlier]
-            option = '--init-from' if key == 'init_from' else '--teacher'
-            options += f' {option} {role}/{BEST}'
+            earlier += [c for c in commands(_parent_run(recipe[key])) if c not in earlier]
+            options += f' {option} {recipe[key]}'
     if recipe.get('teacher'):
         options += f' --distill {recipe["distill_weight"]} {recipe["temperature"]}'
+    if recipe.get('precision', 'float32') != 'float32':
+        options += f' --precision {recipe["precision"]}'
     first, *rest = schedule(epochs, recipe)[1]
     return earlier + [f'`emotion-perception train TRAIN --val PUBLICTEST --out {name} '
                       f'{options} {first}`'] + \
@@ -190,9 +195,9 @@ def main() -> None:
     wall = sum(e['seconds'] for e in logged)
     cpu = sum(e.get('cpu_seconds', 0.0) for e in logged)
     cpu_logged = sum(1 for e in logged if 'cpu_seconds' in e)
-    reproduce = commands(args.run, 'RUN') + [
-        '`emotion-perception export RUN --out models/expression_vgg.tflite --quantization '
-        'float16`']
+    reproduce = commands(args.run) + [
+        f'`emotion-perception export {args.run.resolve().relative_to(ROOT)} --out '
+        'models/expression_vgg.tflite --quantization float16`']
     aug = recipe['augmentation']
     lines = [
         '# `expression_vgg.tflite`: model card',
@@ -231,7 +236,9 @@ def main() -> None:
         f'peak learning rate {recipe["learning_rate"]} after {recipe["warmup_epochs"]} '
         f'warm-up epochs, {planned} (the rate of every epoch is in the epoch log), decoupled '
         f'weight decay {recipe["weight_decay"]}, label smoothing '
-        f'{recipe["label_smoothing"]}, seed {recipe["seed"]}.',
+        f'{recipe["label_smoothing"]}, seed {recipe["seed"]}'
+        + (f', {recipe["precision"]} arithmetic (Keras mixed precision).'
+           if recipe.get('precision', 'float32') != 'float32' else '.'),
         f'- Augmentation (numpy/OpenCV, seeded per epoch): rotation ±{aug["rotation_deg"]}°, '
         f'scale ±{100 * aug["scale"]:.0f} %, shift ±{100 * aug["shift"]:.0f} %, '
         f'horizontal flip, brightness/contrast ±{100 * aug["light"]:.0f} %, '
@@ -246,7 +253,8 @@ def main() -> None:
            f'{len(logged)} that logged it.'
            if cpu_logged else 'about twice that in CPU core-hours.'),
         '- The epoch log is `' + str((args.run / EPOCH_LOG).resolve().relative_to(ROOT))
-        + '`. Reproduce (TRAIN, PUBLICTEST: the two FER2013 folders), in order:',
+        + '`. Reproduce (TRAIN, PUBLICTEST: the two FER2013 folders; each run into the '
+        'folder named, which must not hold a run yet), in order:',
         *[f'  {i}. {command}' for i, command in enumerate(reproduce, 1)],
         '',
         '## Accuracy on FER2013 PublicTest (each face averaged with its mirror image)',
