@@ -110,6 +110,13 @@ def _parent_run(weights: str) -> Path:
     return (ROOT / weights).parent
 
 
+def _sources(recipe: dict) -> list[tuple[str, str]]:
+    """(train option, weights file) of each run a recipe was widened or distilled from."""
+    return [(option, recipe[key])
+            for key, option in (('init_from', '--init-from'), ('teacher', '--teacher'))
+            if recipe.get(key)]
+
+
 def commands(folder: Path) -> list[str]:
     """The train commands that made a run: the runs it came from first, each once.
 
@@ -121,10 +128,9 @@ def commands(folder: Path) -> list[str]:
     earlier: list[str] = []
     options = f'--widths {" ".join(map(str, recipe["network"]["widths"]))} ' \
               f'--lr {recipe["learning_rate"]}'
-    for key, option in (('init_from', '--init-from'), ('teacher', '--teacher')):
-        if recipe.get(key):
-            earlier += [c for c in commands(_parent_run(recipe[key])) if c not in earlier]
-            options += f' {option} {recipe[key]}'
+    for option, weights in _sources(recipe):
+        earlier += [c for c in commands(_parent_run(weights)) if c not in earlier]
+        options += f' {option} {weights}'
     if recipe.get('teacher'):
         options += f' --distill {recipe["distill_weight"]} {recipe["temperature"]}'
     if recipe.get('precision', 'float32') != 'float32':
@@ -140,9 +146,8 @@ def runs_behind(folder: Path) -> list[Path]:
     """A run and every run it was widened or distilled from, each once."""
     recipe = read_run(folder)[2]['recipe']
     found = [folder]
-    for key in ('init_from', 'teacher'):
-        if recipe.get(key):
-            found += [r for r in runs_behind(_parent_run(recipe[key])) if r not in found]
+    for _, weights in _sources(recipe):
+        found += [r for r in runs_behind(_parent_run(weights)) if r not in found]
     return found
 
 

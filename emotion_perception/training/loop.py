@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+from scipy.special import softmax
 
 from emotion_perception.training.data import Augmentation, FaceSet, augmented
 from emotion_perception.training.network import NetworkConfig, build
@@ -265,9 +266,7 @@ class Trainer:
         if self.teacher is None:
             return np.zeros((len(faces), len(EXPRESSIONS)), np.float32)
         logits = flip_averaged(lambda x, training: self.teacher(x, training=training)[0], faces)
-        scaled = logits / self.recipe.temperature
-        exp = np.exp(scaled - scaled.max(1, keepdims=True))
-        return (exp / exp.sum(1, keepdims=True)).astype(np.float32)
+        return softmax(logits / self.recipe.temperature, axis=1).astype(np.float32)
 
     def validate(self, val: FaceSet) -> float:
         """Top-1 accuracy on val, each face averaged with its mirror (as the pipeline does)."""
