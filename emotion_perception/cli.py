@@ -215,17 +215,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     from emotion_perception.training.network import NetworkConfig
 
     check_run_folder(Path(args.out), args.resume)
-    recipe = Recipe(network=NetworkConfig(widths=tuple(args.widths)),
+    if args.val and args.holdout:
+        raise ValueError('--val and --holdout both name the validation faces: give one')
+    given = {name: value for name, value in (('weight_decay', args.weight_decay),
+                                             ('label_smoothing', args.label_smoothing))
+             if value is not None}
+    network = {'dropout': args.dropout} if args.dropout is not None else {}
+    recipe = Recipe(network=NetworkConfig(widths=tuple(args.widths), crop=args.crop, **network),
                     epochs=args.epochs or Recipe.epochs, batch_size=args.batch_size,
                     learning_rate=args.lr, seed=args.seed,
+                    weight_decay_in_gradient=args.decay_in_gradient, **given,
                     init_from=args.init_from or '', teacher=args.teacher or '',
                     distill_weight=args.distill[0], temperature=args.distill[1],
-                    precision=args.precision)
+                    precision=args.precision, keep_optimizer=not args.weights_only)
     size = recipe.network.input_size
     train_set = load(Path(args.train_dir), size, args.limit_per_class)
     val_set = load(Path(args.val), size, args.limit_per_class) if args.val else None
+    if args.holdout:
+        train_set, val_set = train_set.split(args.holdout)
+    test_set = load(Path(args.test), size, args.limit_per_class) if args.test else None
     print(f'train: {len(train_set)} faces from {args.train_dir}'
-          + (f', validating on {len(val_set)} from {args.val}' if val_set else ''),
+          + (f', validating on {len(val_set)}' if val_set else '')
+          + (f', reporting on {len(test_set)} from {args.test}' if test_set else ''),
           file=sys.stderr)
 
     def bar(total: int, description: str) -> tqdm:
@@ -233,7 +244,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                     disable=not sys.stderr.isatty(), dynamic_ncols=True)
 
     trainer = train(train_set, val_set, Path(args.out), recipe, args.resume, bar,
-                    args.until_epoch, replan_epochs=args.epochs if args.resume else None)
+                    args.until_epoch, replan_epochs=args.epochs if args.resume else None,
+                    test_set=test_set)
     print(f'train: epoch {trainer.epoch}/{trainer.recipe.epochs} in {args.out} '
           f'(best validation accuracy {trainer.best:.4f})', file=sys.stderr)
     return 0
@@ -319,6 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('train', help='train the expression network (TensorFlow), resumable')
     p.add_argument('train_dir', help='training faces, one sub-folder per expression')
     p.add_argument('--val', help='validation faces (accuracy per epoch, best weights kept)')
+    p.add_argument('--holdout', type=float, default=0.0, metavar='PERCENT',
+                   help='validate on a fixed PERCENT of train_dir instead, chosen by file '
+                        'name, and train on the rest')
+    p.add_argument('--test', help='faces only reported each epoch (test_accuracy), never '
+                                  'used to choose')
     p.add_argument('--out', required=True, help='run folder: checkpoint.npz, best.weights.npz, '
                                                 'epochs.jsonl')
     p.add_argument('--resume', action='store_true', help='go on from the run folder\'s '
@@ -329,8 +346,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--until-epoch', type=int, help='stop after this epoch (resume later)')
     p.add_argument('--widths', type=int, nargs=4, default=[16, 32, 64, 128],
                    help='channels of the four convolution stages')
+    p.add_argument('--crop', type=int, default=0, help='train on random windows of this '
+                                                         'side, evaluate on ten (0: whole face)')
+    p.add_argument('--dropout', type=float, help='dropout before the scores layer (default 0.4)')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--lr', type=float, default=0.05, help='peak learning rate (SGD-Nesterov)')
+    p.add_argument('--weight-decay', type=float, help='default 5e-4')
+    p.add_argument('--decay-in-gradient', action='store_true',
+                   help='add the weight decay to the gradient (L2, as PyTorch\'s SGD) '
+                        'instead of applying it decoupled')
+    p.add_argument('--label-smoothing', type=float, help='default 0.1')
+    p.add_argument('--weights-only', action='store_true',
+                   help='checkpoints without the optimizer state (half the size; a resume '
+                        'restarts the momentum)')
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--init-from', help='start from a trained run\'s weights '
                                        '(RUN/best.weights.npz), widened to --widths '

@@ -18,11 +18,12 @@ from emotion_perception.io.evaluation import labelled_images
 
 @dataclass(frozen=True)
 class FaceSet:
-    """Grayscale face crops (n, size, size) uint8, their labels, and each file's sha256."""
+    """Grayscale face crops (n, size, size) uint8, their labels, each file's sha256 and name."""
 
     images: np.ndarray
     labels: np.ndarray
     digests: tuple[str, ...]
+    names: tuple[str, ...]
 
     def __len__(self) -> int:
         """Number of faces."""
@@ -30,9 +31,23 @@ class FaceSet:
 
     def without(self, digests: set[str]) -> 'FaceSet':
         """The faces whose file is not byte-identical to one of `digests`."""
-        keep = np.array([d not in digests for d in self.digests], dtype=bool)
+        return self._subset(np.array([d not in digests for d in self.digests], dtype=bool))
+
+    def split(self, percent: float) -> tuple['FaceSet', 'FaceSet']:
+        """(the rest, a fixed `percent` of the faces), chosen by file name.
+
+        The held-out part depends only on each file's name (its sha256 modulo 10,000), so
+        it is the same slice in every run, sitting and machine, whatever else is loaded.
+        """
+        held = np.array([int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 10_000
+                         < percent * 100 for name in self.names], dtype=bool)
+        return self._subset(~held), self._subset(held)
+
+    def _subset(self, keep: np.ndarray) -> 'FaceSet':
+        """The faces where keep is true."""
         return FaceSet(self.images[keep], self.labels[keep],
-                       tuple(d for d, k in zip(self.digests, keep) if k))
+                       tuple(d for d, k in zip(self.digests, keep) if k),
+                       tuple(n for n, k in zip(self.names, keep) if k))
 
 
 def load(folder: Path, size: int, limit_per_class: int = 0) -> FaceSet:
@@ -49,7 +64,7 @@ def load(folder: Path, size: int, limit_per_class: int = 0) -> FaceSet:
                 taken[label] = taken.get(label, 0) + 1
                 kept.append((path, label))
         items = kept
-    images, labels, digests = [], [], []
+    images, labels, digests, names = [], [], [], []
     for path, label in items:
         data = path.read_bytes()
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
@@ -60,9 +75,11 @@ def load(folder: Path, size: int, limit_per_class: int = 0) -> FaceSet:
         images.append(image)
         labels.append(label)
         digests.append(hashlib.sha256(data).hexdigest())
+        names.append(path.name)
     if not images:
         raise FileNotFoundError(f'{folder} has no readable images')
-    return FaceSet(np.stack(images), np.array(labels, dtype=np.int64), tuple(digests))
+    return FaceSet(np.stack(images), np.array(labels, dtype=np.int64), tuple(digests),
+                   tuple(names))
 
 
 @dataclass(frozen=True)
@@ -109,3 +126,22 @@ def augmented(images: np.ndarray, aug: Augmentation, rng: np.random.Generator) -
         y, x = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
         out[i, y:y + h, x:x + w] = rng.integers(0, 256, (h, w), dtype=np.uint8)
     return out
+
+
+def random_windows(images: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """One random side x side window of each (n, s, s) face (a shift the net must not mind)."""
+    n, size = len(images), images.shape[1]
+    ys, xs = rng.integers(0, size - side + 1, n), rng.integers(0, size - side + 1, n)
+    return np.stack([image[y:y + side, x:x + side] for image, y, x in zip(images, ys, xs)])
+
+
+def five_windows(images: np.ndarray, side: int) -> list[np.ndarray]:
+    """Four corner windows and the centre one of each (n, s, s) face, centre last.
+
+    With their mirror images, the ten test-time views the references average (Krizhevsky
+    et al. 2012).
+    """
+    size = images.shape[1]
+    far, mid = size - side, (size - side) // 2
+    return [images[:, y:y + side, x:x + side]
+            for y, x in ((0, 0), (0, far), (far, 0), (far, far), (mid, mid))]

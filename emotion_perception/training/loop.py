@@ -1,12 +1,14 @@
 """The training run: fixed seed, a checkpoint every epoch, resumable, one JSON line per epoch.
 
-SGD with Nesterov momentum and decoupled weight decay, a linear warm-up then cosine
-decay to zero over the planned epochs, label smoothing, and optionally distillation from a
-trained teacher (Hinton et al. 2015: the teacher's softened scores on the very crops the
-student sees, mirror-averaged as at run time). Each epoch ends by rounding the
-weights and optimizer state to float16 and writing them (`checkpoint.npz`, under 10 MB);
-training goes on from those rounded values, so a run resumed from the file is the same
-run, step for step, as one that never stopped.
+SGD with Nesterov momentum and weight decay (decoupled, as Keras applies it, or added to
+the gradient, as the PyTorch references do), a linear warm-up then cosine decay to zero over
+the planned epochs, label smoothing, and optionally distillation from a trained teacher
+(Hinton et al. 2015: the teacher's softened scores on the very faces the student sees,
+averaged over the teacher's test-time views). Each epoch ends by rounding the weights and
+optimizer state to float16 and writing them (`checkpoint.npz`); training goes on from those
+rounded values, so a run resumed from the file is the same run, step for step, as one that
+never stopped. A large network may keep only its weights (`keep_optimizer=False`: half the
+file, as a committed teacher checkpoint must be); its resume rebuilds the momentum.
 """
 
 import json
@@ -20,7 +22,13 @@ from typing import Callable, Optional
 import numpy as np
 from scipy.special import softmax
 
-from emotion_perception.training.data import Augmentation, FaceSet, augmented
+from emotion_perception.training.data import (
+    Augmentation,
+    FaceSet,
+    augmented,
+    five_windows,
+    random_windows,
+)
 from emotion_perception.training.network import NetworkConfig, build
 from emotion_perception.training.widen import widen_into
 from emotion_perception.vision.classifier import preprocess
@@ -44,6 +52,10 @@ class Recipe:
     warmup_epochs: float = 2.0
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    #: True: weight_decay * w added to the gradient before the momentum (L2, PyTorch's
+    #: SGD); False: decoupled, applied after it (Keras). 5e-4 decoupled is about 5e-5 of
+    #: the other kind at lr 0.05.
+    weight_decay_in_gradient: bool = False
     label_smoothing: float = 0.1
     seed: int = 1
     #: Weights file of a trained run (best.weights.npz) that a fresh run starts from,
@@ -60,6 +72,9 @@ class Recipe:
     #: 'bfloat16': Keras mixed precision (float32 weights, bfloat16 arithmetic); on CPUs
     #: with AVX-512 BF16, 1.2x (16-32-96-192) to 1.6x (64-128-256-512) the images a second.
     precision: str = 'float32'
+    #: Whether checkpoints hold the optimizer's state (a resume is then step for step the
+    #: same run) or only the weights (half the size; a resume starts the momentum afresh).
+    keep_optimizer: bool = True
 
     def __post_init__(self) -> None:
         """Refuse settings out of range: one clear error before any work."""
@@ -166,6 +181,21 @@ def flip_averaged(model, faces: np.ndarray, batch: int = 512) -> np.ndarray:
     return np.concatenate(out)
 
 
+def view_averaged(model, images: np.ndarray, network: NetworkConfig,
+                  ten_crop: bool = False) -> np.ndarray:
+    """(n, 7) scores of (n, s, s) uint8 faces as the network is evaluated.
+
+    The whole face and its mirror; for a cropping network its centre window and that
+    window's mirror, or (`ten_crop`) all ten views.
+    """
+    if not network.crop:
+        return flip_averaged(model, preprocess(list(images), network.input_size))
+    windows = five_windows(images, network.crop)
+    views = windows if ten_crop else windows[-1:]
+    return np.mean([flip_averaged(model, preprocess(list(v), network.crop)) for v in views],
+                   axis=0)
+
+
 class Trainer:
     """One training run in one folder: checkpoint, best weights and epoch log."""
 
@@ -195,27 +225,30 @@ class Trainer:
         self.model = build(recipe.network)
         self.optimizer = keras.optimizers.SGD(
             learning_rate=recipe.learning_rate, momentum=recipe.momentum, nesterov=True,
-            weight_decay=recipe.weight_decay)
+            weight_decay=None if recipe.weight_decay_in_gradient else recipe.weight_decay)
         self.optimizer.build(self.model.trainable_variables)
         self.epoch = int(meta.get('epoch', 0))
         self.best = float(meta.get('best_accuracy', 0.0))
         if meta:
             restore(self.model.variables, groups['model'])
-            restore(self.optimizer.variables, groups['optimizer'])
+            if 'optimizer' in groups:
+                restore(self.optimizer.variables, groups['optimizer'])
         elif recipe.init_from:
             source, _ = trained_model(Path(recipe.init_from))
             widen_into(source, self.model, np.random.default_rng(recipe.seed),
                        recipe.init_noise)
         self.teacher = None
         if recipe.teacher:
-            teacher, _ = trained_model(Path(recipe.teacher))
+            teacher, teacher_meta = trained_model(Path(recipe.teacher))
             self.teacher = _with_logits(teacher)
+            self.teacher_network = Recipe.from_json(teacher_meta['recipe']).network
         loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
         soft_loss = keras.losses.KLDivergence()
         model, optimizer = self.model, self.optimizer
         both = _with_logits(model)
         classes = model.output_shape[-1]
         weight, temperature = recipe.distill_weight, recipe.temperature
+        decay = recipe.weight_decay if recipe.weight_decay_in_gradient else 0.0
 
         @tf.function(reduce_retracing=True)
         def step(x, labels, soft):
@@ -229,6 +262,8 @@ class Trainer:
                     value = ((1 - weight) * loss(tf.one_hot(labels, classes), scores)
                              + weight * temperature ** 2 * soft_loss(soft, student))
             grads = tape.gradient(value, model.trainable_variables)
+            if decay:
+                grads = [g + decay * v for g, v in zip(grads, model.trainable_variables)]
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
             hits = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(scores, -1), labels), tf.float32))
             return value, hits
@@ -240,10 +275,12 @@ class Trainer:
         recipe, started, cpu = self.recipe, time.monotonic(), time.process_time()
         rng = np.random.default_rng([recipe.seed, self.epoch])
         order = rng.permutation(len(train))
-        faces = preprocess(augmented(train.images[order], recipe.augmentation, rng),
-                           recipe.network.input_size)
+        images = augmented(train.images[order], recipe.augmentation, rng)
+        soft = self._softened_teacher_scores(images)
+        if recipe.network.crop:
+            images = random_windows(images, recipe.network.crop, rng)
+        faces = preprocess(list(images), recipe.network.side)
         labels = train.labels[order]
-        soft = self._softened_teacher_scores(faces)
         steps = len(train) // recipe.batch_size
         total_loss = total_hits = 0.0
         rate = 0.0
@@ -261,17 +298,21 @@ class Trainer:
                 'learning_rate': rate, 'seconds': round(time.monotonic() - started, 1),
                 'cpu_seconds': round(time.process_time() - cpu, 1)}
 
-    def _softened_teacher_scores(self, faces: np.ndarray) -> np.ndarray:
-        """(n, 7) teacher scores at the recipe's temperature; zeros without a teacher."""
+    def _softened_teacher_scores(self, images: np.ndarray) -> np.ndarray:
+        """(n, 7) teacher scores of (n, s, s) faces at the recipe's temperature.
+
+        Its logits averaged over its views, as it is evaluated; zeros without a teacher.
+        """
         if self.teacher is None:
-            return np.zeros((len(faces), len(EXPRESSIONS)), np.float32)
-        logits = flip_averaged(lambda x, training: self.teacher(x, training=training)[0], faces)
+            return np.zeros((len(images), len(EXPRESSIONS)), np.float32)
+        logits = view_averaged(lambda x, training: self.teacher(x, training=training)[0],
+                               images, self.teacher_network)
         return softmax(logits / self.recipe.temperature, axis=1).astype(np.float32)
 
-    def validate(self, val: FaceSet) -> float:
-        """Top-1 accuracy on val, each face averaged with its mirror (as the pipeline does)."""
-        faces = preprocess(list(val.images), self.recipe.network.input_size)
-        return float(np.mean(flip_averaged(self.model, faces).argmax(1) == val.labels))
+    def validate(self, faces: FaceSet, ten_crop: bool = False) -> float:
+        """Top-1 accuracy on a face set, with the views of view_averaged."""
+        scores = view_averaged(self.model, faces.images, self.recipe.network, ten_crop)
+        return float(np.mean(scores.argmax(1) == faces.labels))
 
     def checkpoint(self, record: dict) -> None:
         """Round the state to float16, continue from it, write it, and log the epoch."""
@@ -284,7 +325,10 @@ class Trainer:
             _save(self.out / BEST, {'model': model_state},
                   {'recipe': self.recipe.to_json(), 'epoch': self.epoch,
                    'val_accuracy': self.best})
-        _save(self.out / CHECKPOINT, {'model': model_state, 'optimizer': optimizer_state},
+        kept = {'model': model_state}
+        if self.recipe.keep_optimizer:
+            kept['optimizer'] = optimizer_state
+        _save(self.out / CHECKPOINT, kept,
               {'recipe': self.recipe.to_json(), 'epoch': self.epoch,
                'best_accuracy': self.best})
         with open(self.out / EPOCH_LOG, 'a') as log:
@@ -293,12 +337,16 @@ class Trainer:
 
 def train(train_set: FaceSet, val_set: Optional[FaceSet], out: Path, recipe: Recipe,
           resume: bool, progress_factory: Callable[[int, str], object],
-          until_epoch: Optional[int] = None, replan_epochs: Optional[int] = None) -> Trainer:
+          until_epoch: Optional[int] = None, replan_epochs: Optional[int] = None,
+          test_set: Optional[FaceSet] = None, ten_crop_every: int = 10) -> Trainer:
     """Run epochs until the recipe's last (or until_epoch), checkpointing each one.
 
     progress_factory(total, description) gives a context manager with update(n).
     replan_epochs, on resume, moves the end of the cosine schedule (the rest of the
     schedule is re-planned from the epoch reached; the epoch log shows the change).
+    val_set chooses the best weights; test_set is only reported (`test_accuracy`). A
+    cropping network is also scored on its ten views every ten_crop_every epochs and at
+    the last (`*_ten_crop`: 5x the cost of the centre and its mirror, so not every epoch).
     """
     trainer = Trainer(out, recipe, resume, replan_epochs)
     last = min(trainer.recipe.epochs, until_epoch or trainer.recipe.epochs)
@@ -307,8 +355,13 @@ def train(train_set: FaceSet, val_set: Optional[FaceSet], out: Path, recipe: Rec
         with progress_factory(steps * trainer.recipe.batch_size,
                               f'epoch {trainer.epoch + 1}/{trainer.recipe.epochs}') as bar:
             record = trainer.run_epoch(train_set, bar.update)
-        if val_set is not None:
-            record['val_accuracy'] = trainer.validate(val_set)
+        ten_crop = bool(trainer.recipe.network.crop) and (
+            trainer.epoch % ten_crop_every == 0 or trainer.epoch == trainer.recipe.epochs)
+        for key, faces in (('val_accuracy', val_set), ('test_accuracy', test_set)):
+            if faces is not None:
+                record[key] = trainer.validate(faces)
+                if ten_crop:
+                    record[f'{key}_ten_crop'] = trainer.validate(faces, ten_crop=True)
         trainer.checkpoint(record)
         print(json.dumps(record), flush=True)
     return trainer

@@ -20,25 +20,40 @@ class NetworkConfig:
     #: Channels of the four stages (each: two 3x3 convolutions, then 2x2 max pooling).
     widths: tuple[int, ...] = (32, 64, 128, 256)
     dropout: float = 0.4
+    #: Side of the square windows the network sees, cut at random from the input_size
+    #: face in training and ten times (corners, centre, mirrored) in evaluation, as the
+    #: references do (Khaireddin & Chen 2021: 40 of 48); 0: the whole face.
+    crop: int = 0
+
+    def __post_init__(self) -> None:
+        """A window larger than the face is a mistake, said before any work."""
+        if not 0 <= self.crop <= self.input_size:
+            raise ValueError(f'crop {self.crop} must be between 0 and the face size '
+                             f'{self.input_size}')
+
+    @property
+    def side(self) -> int:
+        """Side of the network's input."""
+        return self.crop or self.input_size
 
     def to_json(self) -> dict:
         """JSON-ready form (checkpoints, the model card)."""
         return {'input_size': self.input_size, 'widths': list(self.widths),
-                'dropout': self.dropout}
+                'dropout': self.dropout, 'crop': self.crop}
 
     @classmethod
     def from_json(cls, data: dict) -> 'NetworkConfig':
-        """Inverse of to_json."""
+        """Inverse of to_json (checkpoints from before `crop` have none)."""
         return cls(int(data['input_size']), tuple(int(w) for w in data['widths']),
-                   float(data['dropout']))
+                   float(data['dropout']), int(data.get('crop', 0)))
 
 
 def build(config: NetworkConfig = NetworkConfig()):
-    """The Keras model: (None, N, N, 1) faces in [-1, 1] -> (None, 7) probabilities."""
+    """The Keras model: (None, side, side, 1) faces in [-1, 1] -> (None, 7) probabilities."""
     import keras
     from keras import layers
 
-    inputs = keras.Input((config.input_size, config.input_size, 1), name='face')
+    inputs = keras.Input((config.side, config.side, 1), name='face')
     x = inputs
     for stage, width in enumerate(config.widths):
         for conv in range(2):
