@@ -17,11 +17,12 @@ COLCON_INTO_VENV := $(VENV)/bin/colcon --log-base $(VENV)/colcon/log build \
 	--build-base $(VENV)/colcon/build --install-base $(VENV) --merge-install \
 	--cmake-args -DBUILD_TESTING=OFF -DPython3_EXECUTABLE=$(CURDIR)/$(PY)
 
-.PHONY: help setup ros-tools run test lint bench bench-record soak models clean
+.PHONY: help setup ros-tools run test test-fast lint bench bench-record soak models clean
 
 help:
 	@echo "make run    set up, then run camera -> perception -> unity_bridge (webcam, else demo)"
-	@echo "make test   set up, then run the test suite"
+	@echo "make test   set up, then run the test suite (unit, graph and system tests)"
+	@echo "make test-fast  the unit tests only (no rclpy, no processes): under a minute, while editing"
 	@echo "make bench  set up, then print figures: seeds' loop vs ours, and the graph's rates"
 	@echo "make soak   set up, then run the graph 30 min (MINUTES=N) with client churn; print memory, rate, p99, log bytes"
 	@echo "make setup  only set up .venv, the messages and the models"
@@ -84,6 +85,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest test/unit -q $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check emotion_perception test launch benchmarks tools setup.py

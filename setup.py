@@ -10,7 +10,7 @@ setup(
     name=PACKAGE,
     version='0.1.0',
     packages=find_packages(exclude=['test', 'test.*']),
-    package_data={PACKAGE: ['io/*.html']},
+    package_data={PACKAGE: ['io/outputs/*.html']},
     data_files=[
         ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
         (f'share/{PACKAGE}', ['package.xml']),
@@ -28,11 +28,11 @@ setup(
     entry_points={
         'console_scripts': [
             'emotion-perception = emotion_perception.cli:main',
-            'camera_node = emotion_perception.ros.camera_node:main',
-            'perception_node = emotion_perception.ros.perception_node:main',
-            'unity_bridge_node = emotion_perception.ros.unity_bridge_node:main',
-            'recorder_node = emotion_perception.ros.recorder_node:main',
-            'hri_node = emotion_perception.ros.hri_node:main',
+            'camera_node = emotion_perception.ros.nodes.camera:main',
+            'perception_node = emotion_perception.ros.nodes.perception:main',
+            'unity_bridge_node = emotion_perception.ros.nodes.unity_bridge:main',
+            'recorder_node = emotion_perception.ros.nodes.recorder:main',
+            'hri_node = emotion_perception.ros.nodes.hri:main',
         ],
     },
 )

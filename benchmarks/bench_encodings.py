@@ -2,7 +2,7 @@
 
 The slowest conversions (Bayer demosaicing, YUV 4:2:2, 16-bit scaling) against plain bgr8,
 at 640x480 and 1280x720, through the same function the perception node calls
-(`image_to_array`: cv_bridge where installed, else emotion_perception.io.image_encodings).
+(`image_to_array`: cv_bridge where installed, else emotion_perception.io.recording.image_encodings).
 Prints median and p99 over repeated conversions. Run: `make bench`.
 """
 

@@ -30,7 +30,7 @@ from pythonosc.osc_bundle import OscBundle
 from scenes import GridScene, write_scene
 from websockets.sync.client import connect
 
-from emotion_perception.io.operator_page import PAGE
+from emotion_perception.io.outputs.operator_page import PAGE
 
 from bench_graph import first_faces, read_client, wait_for_port
 

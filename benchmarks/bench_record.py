@@ -23,7 +23,7 @@ from pathlib import Path
 
 import cv2
 
-from emotion_perception.io.bags import Bag, decode_image
+from emotion_perception.io.recording.bags import Bag, decode_image
 
 BIN = Path(sys.executable).parent
 DOMAIN = str(60 + os.getpid() % 40)

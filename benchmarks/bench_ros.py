@@ -31,7 +31,7 @@ from graph_cpu import cpu_seconds  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from scenes import GridScene, write_scene  # noqa: E402
 
-from emotion_perception.io.bags import Bag  # noqa: E402
+from emotion_perception.io.recording.bags import Bag  # noqa: E402
 from emotion_perception_msgs.msg import FaceExpressionArray  # noqa: E402
 
 from videos import write_demo_video  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.io.demo import astronaut_face
+from emotion_perception.io.sources.demo import astronaut_face
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_perception.io.demo import DemoScene
 from emotion_perception.io.evaluation import labelled_images
+from emotion_perception.io.sources.demo import DemoScene
 
 
 def write_demo_video(path: Path, frames: int, faces: int = 3, fps: float = 30.0) -> Path:

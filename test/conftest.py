@@ -39,6 +39,14 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.fixture(scope='session')
+def face(astronaut) -> np.ndarray:
+    """A 640x480 BGR frame with the astronaut's face, even-sized for 4:2:2 and Bayer."""
+    frame = np.full((480, 640, 3), 90, np.uint8)
+    frame[:, 64:576] = cv2.resize(astronaut, (512, 480))
+    return frame
+
+
+@pytest.fixture(scope='session')
 def pipeline_factory():
     """Build pipelines on the real, verified models."""
     from emotion_perception.vision.pipeline import FacePipeline, ModelPaths, PipelineConfig
@@ -78,7 +86,7 @@ def spin_until(nodes: list, done, timeout: float, each=lambda: None) -> None:
 
 def write_demo_video(path: Path, frames: int) -> Path:
     """A 30 fps 640x480 MJPG video of the demo scene (two moving astronaut faces)."""
-    from emotion_perception.io.demo import DemoScene
+    from emotion_perception.io.sources.demo import DemoScene
 
     scene = DemoScene(640, 480, 2)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 30, (640, 480))

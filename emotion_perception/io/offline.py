@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Optional, TypeVar
 
-from emotion_perception.io.bags import Bag, BagError, BagImage, BagMessage, decode_image
-from emotion_perception.io.schema import dumps_line, frame_to_json
+from emotion_perception.io.outputs.schema import dumps_line, frame_to_json
+from emotion_perception.io.recording.bags import Bag, BagError, BagImage, BagMessage, decode_image
 from emotion_perception.io.sources import FrameSource
 from emotion_perception.vision.pipeline import FacePipeline
 from emotion_perception.vision.results import FrameResult

@@ -1,14 +1,17 @@
 """The perception parameters: one table for the ROS node, the YAML file and the CLI."""
 
+import difflib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Iterable, Optional, Union
 
 import yaml
 
 from emotion_perception.vision.detection import DetectorConfig
-from emotion_perception.vision.pipeline import PipelineConfig
+from emotion_perception.vision.model_store import CLASSIFIERS, DEFAULT_CLASSIFIER
+from emotion_perception.vision.pipeline_config import PipelineConfig
+from emotion_perception.vision.settings import setting_range
 from emotion_perception.vision.tracking import TrackerConfig
 
 Value = Union[bool, int, float, str]
@@ -29,60 +32,71 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
 
 
-_DET, _TRK = DetectorConfig(), TrackerConfig()
 _PIPE = PipelineConfig()
+
+
+def _ranged(config: type, name: str, description: str) -> ParamSpec:
+    """The parameter of a vision setting: its default and its range are the setting's own."""
+    return ParamSpec(name, getattr(config(), name), description, *setting_range(config, name))
+
 
 #: Parameters that map onto PipelineConfig; all may change while the node runs.
 PIPELINE_PARAMETERS = (
-    ParamSpec('scale_factor', _DET.scale_factor, 'Haar scaleFactor: image pyramid step', 1.01, 2.0),
-    ParamSpec('min_neighbors', _DET.min_neighbors, 'Haar minNeighbors: higher = fewer, surer '
-              'detections', 0, 20),
-    ParamSpec('min_size', _DET.min_size, 'Smallest face searched for, pixels', 1, 1000),
-    ParamSpec('search_width', _DET.search_width, 'Searches for new faces run on the frame '
-              'resized to at most this width, so their cost does not grow with the camera '
-              'resolution', 160, 4096),
-    ParamSpec('detect_scale', _DET.detect_scale, 'Whole-frame search runs on that working '
-              'frame resized by this (faces under 24/detect_scale working px are missed)',
-              0.1, 1.0),
-    ParamSpec('detect_every', _PIPE.detect_every, 'Search the whole frame every N frames on '
-              'the second core, its faces joining N-1 frames later (1 = every frame, '
-              'inline)', 1, 100),
-    ParamSpec('confirm_every', _PIPE.confirm_every, 'Between Haar confirmations known faces '
-              'are followed by their landmarks; Haar confirms each every N frames (1 = Haar '
-              'every frame)', 1, 100),
-    ParamSpec('min_similarity', _PIPE.min_similarity, 'A followed face whose look '
-              'correlates less than this with its last confirmed look is confirmed at once',
-              -1.0, 1.0),
-    ParamSpec('landmark_budget', _PIPE.landmark_budget, 'Known faces whose landmarks dlib '
-              'fits per frame (about 3 ms each); the others\' are followed by optical '
-              'flow', 1, 100),
-    ParamSpec('classify_budget', _PIPE.classify_budget, 'Known faces the classifier scores '
-              'per frame (about 2 ms each), stalest first; the others keep their smoothed '
-              'scores until their turn. New faces are scored at once. 0 = every face', 0, 100),
-    ParamSpec('roi_margin', _DET.roi_margin, 'Search near a known face: box grown by this '
-              'fraction per side', 0.0, 2.0),
-    ParamSpec('hold_frames', _TRK.hold_frames, 'Frames a face is still reported after the '
-              'detector last saw it (bridges one-frame dropouts; 0 = off)', 0, 30),
-    ParamSpec('max_missed', _TRK.max_missed, 'Frames a face may go undetected and keep its id',
-              0, 300),
-    ParamSpec('smoothing', _TRK.smoothing, 'Weight of past scores in the per-face moving '
-              'average (0 = off)', 0.0, 0.99),
+    _ranged(DetectorConfig, 'scale_factor', 'Haar scaleFactor: image pyramid step'),
+    _ranged(DetectorConfig, 'min_neighbors', 'Haar minNeighbors: higher = fewer, surer '
+            'detections'),
+    _ranged(DetectorConfig, 'min_size', 'Smallest face searched for, pixels'),
+    _ranged(DetectorConfig, 'search_width', 'Searches for new faces run on the frame resized '
+            'to at most this width, so their cost does not grow with the camera resolution'),
+    _ranged(DetectorConfig, 'detect_scale', 'Whole-frame search runs on that working frame '
+            'resized by this (faces under 24/detect_scale working px are missed)'),
+    _ranged(PipelineConfig, 'detect_every', 'Search the whole frame every N frames on the '
+            'second core, its faces joining N-1 frames later (1 = every frame, inline)'),
+    _ranged(PipelineConfig, 'confirm_every', 'Between Haar confirmations known faces are '
+            'followed by their landmarks; Haar confirms each every N frames (1 = Haar every '
+            'frame)'),
+    _ranged(PipelineConfig, 'min_similarity', 'A followed face whose look correlates less '
+            'than this with its last confirmed look is confirmed at once'),
+    _ranged(PipelineConfig, 'landmark_budget', 'Known faces whose landmarks dlib fits per '
+            'frame (about 3 ms each); the others\' are followed by optical flow'),
+    _ranged(PipelineConfig, 'classify_budget', 'Known faces the classifier scores per frame '
+            '(about 2 ms each), stalest first; the others keep their smoothed scores until '
+            'their turn. New faces are scored at once. 0 = every face'),
+    _ranged(DetectorConfig, 'roi_margin', 'Search near a known face: box grown by this '
+            'fraction per side'),
+    _ranged(TrackerConfig, 'hold_frames', 'Frames a face is still reported after the '
+            'detector last saw it (bridges one-frame dropouts; 0 = off)'),
+    _ranged(TrackerConfig, 'max_missed', 'Frames a face may go undetected and keep its id'),
+    _ranged(TrackerConfig, 'smoothing', 'Weight of past scores in the per-face moving '
+            'average (0 = off)'),
     ParamSpec('landmarks', _PIPE.landmarks, 'Estimate dlib 68 landmarks and head pose'),
     ParamSpec('align', _PIPE.align, 'Level the eyes before classifying (needs landmarks)'),
     ParamSpec('flip_average', _PIPE.flip_average, 'Average each face with its mirror image '
               '(a tracked face alternates the two views frame by frame)'),
-    ParamSpec('crop_margin', _PIPE.crop_margin, 'Classifier crop = the face framed as '
-              'FER2013 crops are (from its landmarks, else its box), grown by this fraction '
-              'per side', -0.2, 0.5),
-    ParamSpec('max_change', _PIPE.max_change, 'When more than this fraction of the frame '
-              'changed, start the whole-frame search at once', 0.0, 1.0),
+    _ranged(PipelineConfig, 'crop_margin', 'Classifier crop = the face framed as FER2013 '
+            'crops are (from its landmarks, else its box), grown by this fraction per side'),
+    _ranged(PipelineConfig, 'max_change', 'When more than this fraction of the frame '
+            'changed, start the whole-frame search at once'),
 )
 PIPELINE_NAMES = frozenset(p.name for p in PIPELINE_PARAMETERS)
 
 #: Which expression model perception loads (read once, at start).
-CLASSIFIER = ParamSpec('classifier', 'trained', 'Expression model: trained (this project\'s '
-                       'network, models/expression_vgg.md) or fer (the original scripts\' '
-                       'mini-XCEPTION, for comparison)', choices=('trained', 'fer'))
+CLASSIFIER = ParamSpec('classifier', DEFAULT_CLASSIFIER, 'Expression model: trained (this '
+                       'project\'s network, models/expression_vgg.md) or fer (the original '
+                       'scripts\' mini-XCEPTION, for comparison)',
+                       choices=tuple(sorted(CLASSIFIERS)))
+
+
+#: The perception node's own parameters, read once at start (`process` reads its
+#: `classifier` too).
+PERCEPTION_NODE_PARAMETERS = (
+    ParamSpec('models_dir', '', 'Folder holding the model files (empty = default)'),
+    CLASSIFIER,
+    ParamSpec('debug_image', True, 'Publish an annotated debug_image while someone subscribes'),
+    ParamSpec('image_transport', 'raw', 'raw: sensor_msgs/Image on image_raw; compressed: '
+              'sensor_msgs/CompressedImage (JPEG, PNG) on image_raw/compressed, as '
+              'image_transport names it', choices=('raw', 'compressed')),
+)
 
 
 def check(spec: ParamSpec, value: Any) -> Value:
@@ -161,3 +175,18 @@ def node_parameters(sections: dict[str, dict[str, Any]], name: str, namespace: s
         if key == name or _key_pattern(key).fullmatch(path):
             merged.update(params)
     return merged
+
+
+def unknown_parameters(node: str, given: Iterable[str], known: Iterable[str]) -> list[str]:
+    """One warning line per parameter a node does not declare, naming the nearest it does.
+
+    ROS 2 ignores such a parameter without a word, so a typo in a site's params file (or a
+    setting of a newer release) would silently run on defaults.
+    """
+    known = sorted(set(known))
+    lines = []
+    for name in sorted(set(given) - set(known)):
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        lines.append(f'unknown parameter `{name}` for {node}, ignored'
+                     + (f': did you mean `{near[0]}`?' if near else ''))
+    return lines

@@ -11,13 +11,10 @@ from typing import Optional
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
-from emotion_perception.io.bags import Bag, BagError, BagImage, BagMessage, BagWriter
+from emotion_perception.io.recording.bags import Bag, BagError, BagImage, BagMessage, BagWriter
 from emotion_perception.ros.conversions import result_to_msg, time_from_ns
-from emotion_perception.ros.image_annotations import (
-    ANNOTATIONS_TOPIC,
-    ANNOTATIONS_TYPE,
-    result_to_annotations,
-)
+from emotion_perception.ros.image_annotations import ANNOTATIONS_TYPE, result_to_annotations
+from emotion_perception.ros.interface import ANNOTATIONS_TOPIC
 from emotion_perception.ros.message_types import package_msg_files
 from emotion_perception.vision.results import FrameResult
 

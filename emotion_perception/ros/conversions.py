@@ -8,7 +8,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
-from emotion_perception.io import image_encodings
+from emotion_perception.io.recording import image_encodings
 from emotion_perception.vision.results import Box, Face, FrameResult, HeadPose
 from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
 
@@ -51,7 +51,7 @@ _BRIDGED = _cv_bridge_decoder()
 #: Both give 8-bit BGR, or gray for mono encodings; ValueError for unusable images.
 image_to_array = _BRIDGED or _own_decoder()
 #: Which one that is, for the log.
-IMAGE_CONVERTER = 'cv_bridge' if _BRIDGED else 'emotion_perception.io.image_encodings'
+IMAGE_CONVERTER = 'cv_bridge' if _BRIDGED else 'emotion_perception.io.recording.image_encodings'
 
 
 def array_to_image(frame: np.ndarray, header: Header) -> Image:

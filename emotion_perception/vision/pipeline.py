@@ -1,7 +1,11 @@
-"""The perception core: frame in, tracked faces with expressions out. No ROS here."""
+"""The perception core: frame in, tracked faces with expressions out. No ROS here.
 
-from dataclasses import dataclass, field
-from pathlib import Path
+Its settings and model files are in vision.pipeline_config; finding new faces in
+vision.detection and vision.search, following known ones in vision.follow; this module
+joins them, frame by frame.
+"""
+
+from dataclasses import dataclass
 from typing import Optional
 
 import cv2
@@ -10,7 +14,6 @@ import numpy as np
 from emotion_perception.vision.classifier import ExpressionClassifier
 from emotion_perception.vision.detection import (
     ChangeDetector,
-    DetectorConfig,
     FaceDetector,
     covered,
     unexplained_change,
@@ -19,86 +22,10 @@ from emotion_perception.vision.detection import (
 from emotion_perception.vision.expressions import valence_arousal
 from emotion_perception.vision.follow import HAAR_FRAME, Anchor, flowed, patch, similarity
 from emotion_perception.vision.landmarks import LandmarkEstimator, aligned_crop, head_pose
-from emotion_perception.vision.model_store import CLASSIFIERS, HAAR, LANDMARKS, verified_path
+from emotion_perception.vision.pipeline_config import ModelPaths, PipelineConfig
 from emotion_perception.vision.results import Box, Face, FrameResult
 from emotion_perception.vision.search import LaggedSearch, set_opencv_threads, without_faces
-from emotion_perception.vision.tracking import Track, Tracker, TrackerConfig
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Everything that shapes the pipeline's output; all of it may change at run time."""
-
-    detector: DetectorConfig = field(default_factory=DetectorConfig)
-    tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    #: Search the whole frame every this many frames, on the second core, its faces joining
-    #: detect_every - 1 frames later; every frame, new faces are searched where the
-    #: picture changed and known faces are followed (1 = search every whole frame, inline,
-    #: and nothing else, as the original scripts did).
-    detect_every: int = 10
-    #: Above this fraction of the frame changed (camera moved, lights), the whole-frame
-    #: search starts at once, instead of searches of each changed region.
-    max_change: float = 0.3
-    #: Between Haar confirmations a known face is carried by its landmarks; Haar confirms
-    #: it every this many frames, a share of the faces each frame, longest unconfirmed
-    #: first (1 = Haar every frame, as the original scripts did)...
-    confirm_every: int = 4
-    #: ...and at once when its look changed more than this allows (normalised
-    #: correlation with its look at the last confirmation, 1 = identical).
-    min_similarity: float = 0.5
-    #: Known faces whose landmarks dlib fits per frame (about 3 ms each), stalest
-    #: first; the others' landmarks are followed by optical flow (0.3 ms), if the face
-    #: they carry still looks alike.
-    landmark_budget: int = 1
-    #: Known faces the classifier scores per frame (about 2 ms each, crop included),
-    #: those scored longest ago first; the others keep their smoothed scores until their
-    #: turn. New faces are always scored at once. 0 = every face every frame.
-    classify_budget: int = 2
-    #: Estimate the 68 landmarks (and from them head pose and eye-level alignment).
-    landmarks: bool = True
-    #: Rotate each face so the eyes are level before classifying it (needs landmarks).
-    align: bool = True
-    #: Average the scores of each face and its mirror image.
-    flip_average: bool = True
-    #: The classifier sees the face framed as the whole-frame search would box it (from
-    #: its landmarks, follow.HAAR_FRAME), grown by this fraction per side.
-    crop_margin: float = 0.0
-
-    def __post_init__(self) -> None:
-        """Reject values the pipeline cannot use, with the reason."""
-        if self.detect_every < 1:
-            raise ValueError(f'detect_every must be >= 1, got {self.detect_every}')
-        if not -0.2 <= self.crop_margin <= 0.5:
-            raise ValueError(f'crop_margin must be in [-0.2, 0.5], got {self.crop_margin}')
-        if not 0.0 <= self.max_change <= 1.0:
-            raise ValueError(f'max_change must be in [0, 1], got {self.max_change}')
-        if self.confirm_every < 1:
-            raise ValueError(f'confirm_every must be >= 1, got {self.confirm_every}')
-        if self.landmark_budget < 1:
-            raise ValueError(f'landmark_budget must be >= 1, got {self.landmark_budget}')
-        if self.classify_budget < 0:
-            raise ValueError(f'classify_budget must be >= 0, got {self.classify_budget}')
-        if not -1.0 <= self.min_similarity <= 1.0:
-            raise ValueError(f'min_similarity must be in [-1, 1], got {self.min_similarity}')
-
-
-@dataclass(frozen=True)
-class ModelPaths:
-    """Where the three model files are: face detector, landmarks, expression classifier."""
-
-    haar: Path
-    landmarks: Path
-    emotion: Path
-
-    @classmethod
-    def verified(cls, models_dir: Optional[Path] = None,
-                 classifier: str = 'trained') -> 'ModelPaths':
-        """The files, each checked against its sha256; `classifier` names a CLASSIFIERS key."""
-        if classifier not in CLASSIFIERS:
-            raise ValueError(f'classifier must be one of {", ".join(CLASSIFIERS)}, '
-                             f'got {classifier!r}')
-        return cls(verified_path(HAAR, models_dir), verified_path(LANDMARKS, models_dir),
-                   verified_path(CLASSIFIERS[classifier], models_dir))
+from emotion_perception.vision.tracking import Track, Tracker
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ import numpy as np
 
 from emotion_perception.vision.follow import Anchor
 from emotion_perception.vision.results import Box, HeadPose
+from emotion_perception.vision.settings import check_ranges, setting
 
 
 @dataclass(frozen=True)
@@ -14,28 +15,21 @@ class TrackerConfig:
     """How faces are matched between frames and how their scores are smoothed."""
 
     #: A face keeps its id through this many frames in which it is not detected.
-    max_missed: int = 8
+    max_missed: int = setting(8, 0, 300)
     #: A detection continues a track when its box overlaps the track's this much (IoU)...
-    min_iou: float = 0.2
+    min_iou: float = setting(0.2, 0.0, 1.0)
     #: ...or its centre lies within this many box widths of the track's centre.
-    max_center_shift: float = 0.6
+    max_center_shift: float = setting(0.6, 0.0)
     #: Weight of the past in the exponential moving average of scores (0 = off).
-    smoothing: float = 0.6
+    smoothing: float = setting(0.6, 0.0, 0.99)
     #: Keep reporting a face at its last box for this many frames after the detector last
     #: saw it, if it was seen in at least `min_hits_to_hold` frames (bridges dropouts).
-    hold_frames: int = 0
-    min_hits_to_hold: int = 3
+    hold_frames: int = setting(0, 0, 30)
+    min_hits_to_hold: int = setting(3, 1)
 
     def __post_init__(self) -> None:
         """Reject values the tracker cannot use, with the reason."""
-        if self.max_missed < 0:
-            raise ValueError(f'max_missed must be >= 0, got {self.max_missed}')
-        if not 0.0 <= self.min_iou <= 1.0:
-            raise ValueError(f'min_iou must be in [0, 1], got {self.min_iou}')
-        if self.max_center_shift < 0.0:
-            raise ValueError(f'max_center_shift must be >= 0, got {self.max_center_shift}')
-        if not 0.0 <= self.smoothing < 1.0:
-            raise ValueError(f'smoothing must be in [0, 1), got {self.smoothing}')
+        check_ranges(self)
         if not 0 <= self.hold_frames <= self.max_missed:
             raise ValueError(f'hold_frames must be in [0, max_missed={self.max_missed}], '
                              f'got {self.hold_frames}')
