@@ -1,8 +1,9 @@
 """Facial expression perception for robots and Unity installations.
 
-Layers, top to bottom (each imports only those below it; `test/test_layers.py` checks it):
-`cli` (the `emotion-perception` command), `ros` (nodes), `io` (sources, sockets, schema,
-files) and `vision` (the algorithms, numpy in, dataclasses out).
+Layers, top to bottom (each imports only those below it; .importlinter checks it):
+`cli` (the `emotion-perception` command), `ros` (nodes) and `training`, `io` (sources,
+recordings, outputs, files), `vision` (the algorithms, numpy in, dataclasses out) and
+`installed` (where the package's files are). docs/architecture.md draws the rooms.
 """
 
 import os

@@ -1,7 +1,7 @@
 """Bring up camera -> perception -> unity_bridge, each node in its own process.
 
 The node list comes from emotion_perception.ros.graph, which `emotion-perception run` uses
-too, so the launch file and the pip-only runner start the same graph.
+too, so the launch file and `emotion-perception run` start the same graph.
 
 Parameters: `params_file` sections apply by node name in any `namespace`; a launch argument
 left empty keeps the file's value. A node that crashes is restarted after `respawn_delay`
@@ -39,7 +39,7 @@ from emotion_perception.ros.graph import HRI, NODES, RECORDER
 from emotion_perception.ros.interface import FACES_TOPIC, RAW_IMAGE_TOPIC, recorded_topics
 from launch import LaunchDescription
 
-#: Exit code of a node that cannot start with its configuration (runner.node_main).
+#: Exit code of a node that cannot start with its configuration (ros.main.node_main).
 BAD_CONFIGURATION = 2
 
 ARGUMENTS = (

@@ -38,6 +38,3 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == '__main__':
-    sys.exit(main())

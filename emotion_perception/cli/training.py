@@ -22,13 +22,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _holdout(args: argparse.Namespace) -> float:
+    """The held-out percent: a resumed run's own (its recipe keeps it), else --holdout."""
+    from emotion_perception.training.loop import CHECKPOINT, Recipe, load_arrays
+
+    if not args.resume:
+        return args.holdout
+    stored = Recipe.from_json(load_arrays(Path(args.out) / CHECKPOINT)[1]['recipe']).holdout
+    if stored and args.holdout and args.holdout != stored:
+        raise ValueError(f'--holdout {args.holdout}: the run holds out {stored} % already')
+    return stored or args.holdout
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the expression network on a folder-per-class dataset (needs TensorFlow)."""
     from emotion_perception.training.data import load
     from emotion_perception.training.loop import Recipe, check_run_folder, train
 
     check_run_folder(Path(args.out), args.resume)
-    if args.val and args.holdout:
+    holdout = _holdout(args)
+    if args.val and holdout:
         raise ValueError('--val and --holdout both name the validation faces: give one')
     given = {name: value for name, value in (('weight_decay', args.weight_decay),
                                              ('label_smoothing', args.label_smoothing))
@@ -40,12 +53,13 @@ def cmd_train(args: argparse.Namespace) -> int:
                     weight_decay_in_gradient=args.decay_in_gradient, **given,
                     init_from=args.init_from or '', teacher=args.teacher or '',
                     distill_weight=args.distill[0], temperature=args.distill[1],
-                    precision=args.precision, keep_optimizer=not args.weights_only)
+                    precision=args.precision, keep_optimizer=not args.weights_only,
+                    holdout=holdout)
     size = recipe.network.input_size
     train_set = load(Path(args.train_dir), size, args.limit_per_class)
     val_set = load(Path(args.val), size, args.limit_per_class) if args.val else None
-    if args.holdout:
-        train_set, val_set = train_set.split(args.holdout)
+    if holdout:
+        train_set, val_set = train_set.split(holdout)
     test_set = load(Path(args.test), size, args.limit_per_class) if args.test else None
     print(f'train: {len(train_set)} faces from {args.train_dir}'
           + (f', validating on {len(val_set)}' if val_set else '')
@@ -78,7 +92,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument('--val', help='validation faces (accuracy per epoch, best weights kept)')
     p.add_argument('--holdout', type=float, default=0.0, metavar='PERCENT',
                    help='validate on a fixed PERCENT of train_dir instead, chosen by file '
-                        'name, and train on the rest')
+                        'name, and train on the rest (kept by the run: a resume holds out '
+                        'the same)')
     p.add_argument('--test', help='faces only reported each epoch (test_accuracy), never '
                                   'used to choose')
     p.add_argument('--out', required=True, help='run folder: checkpoint.npz, best.weights.npz, '

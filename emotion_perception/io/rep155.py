@@ -17,9 +17,6 @@ from emotion_perception.vision.results import Box
 HRI_EXPRESSIONS = {'Angry': 'angry', 'Disgust': 'disgusted', 'Fear': 'scared',
                    'Happy': 'happy', 'Sad': 'sad', 'Surprise': 'surprised',
                    'Neutral': 'neutral'}
-#: hri_msgs/FacialLandmarks holds 70 points: dlib's 68 at their own indices (its
-#: constants follow dlib/OpenPose), then RIGHT_PUPIL (68) and LEFT_PUPIL (69).
-HRI_LANDMARKS = 70
 _TAIL = 36 ** 4
 _SPACE = 26 * _TAIL  # a letter, then four letters or digits: 43.7 million ids
 _STRIDE = 28_629_151  # coprime with 26 and 36, so tracks map one-to-one onto the space

@@ -12,10 +12,14 @@ class NodeEntry:
     executable: str
     factory: str  # 'module:Class'
 
+    @property
+    def module(self) -> str:
+        """The module that holds the node and its main (`python -m` runs it)."""
+        return self.factory.split(':')[0]
+
     def load(self) -> type:
         """Import and return the node class."""
-        module, cls = self.factory.split(':')
-        return getattr(importlib.import_module(module), cls)
+        return getattr(importlib.import_module(self.module), self.factory.split(':')[1])
 
 
 CAMERA = NodeEntry('camera', 'camera_node', 'emotion_perception.ros.nodes.camera:CameraNode')

@@ -72,7 +72,7 @@ def dds_profile(asynchronous: bool = False) -> Optional[str]:
     larger than Fast DDS's default 512 KiB shared-memory segment: without the profile's
     16 MiB one, a recorder or perception node in another process gets a few of every 30.
     `asynchronous` (processes that publish images) makes publishing asynchronous unless
-    RMW_FASTRTPS_PUBLICATION_MODE says otherwise: images go out reliable (image_qos), and a
+    RMW_FASTRTPS_PUBLICATION_MODE says otherwise: images go out reliable (interface), and a
     synchronous write to a stopped reliable reader held the camera and perception (the
     graph fell from 30 to 16.5 msg/s). Other processes keep Fast DDS's synchronous default.
     """

@@ -26,7 +26,7 @@ import yaml
 from emotion_perception.io.log_throttle import LogThrottle
 from emotion_perception.ros.graph import NodeEntry
 
-#: A node's exit code for a configuration it cannot start with (node_setup.SetupFailed).
+#: A node's exit code for a configuration it cannot start with (setup_errors.SetupFailed).
 BAD_CONFIGURATION = 2
 #: Linux's prctl option that signals a child when its parent dies.
 _PR_SET_PDEATHSIG = 1
@@ -62,7 +62,7 @@ class NodeProcess:
                 yaml.safe_dump({entry.name: {'ros__parameters': overrides}}, out)
             self._overrides = Path(name)
             files.append(self._overrides)
-        self._command = [sys.executable, '-m', entry.factory.split(':')[0], '--ros-args']
+        self._command = [sys.executable, '-m', entry.module, '--ros-args']
         for file in files:
             self._command += ['--params-file', str(file)]
         self._respawn_delay, self._stop_timeout = respawn_delay, stop_timeout

@@ -72,6 +72,9 @@ class Recipe:
     #: 'bfloat16': Keras mixed precision (float32 weights, bfloat16 arithmetic); on CPUs
     #: with AVX-512 BF16, 1.2x (16-32-96-192) to 1.6x (64-128-256-512) the images a second.
     precision: str = 'float32'
+    #: Percent of the training folder held out to choose the best epoch (by file name,
+    #: training.data.FaceSet.split); kept here so that every sitting holds out the same.
+    holdout: float = 0.0
     #: Whether checkpoints hold the optimizer's state (a resume is then step for step the
     #: same run) or only the weights (half the size; a resume starts the momentum afresh).
     keep_optimizer: bool = True
@@ -81,6 +84,8 @@ class Recipe:
         if not 0.0 <= self.distill_weight <= 1.0 or self.temperature <= 0:
             raise ValueError(f'distillation weight {self.distill_weight} must be in [0, 1] '
                              f'and temperature {self.temperature} above 0')
+        if not 0.0 <= self.holdout < 100.0:
+            raise ValueError(f'holdout {self.holdout} must be a percent in [0, 100)')
         if self.precision not in ('float32', 'bfloat16'):
             raise ValueError(f'precision {self.precision!r}: float32 or bfloat16')
 

@@ -21,6 +21,7 @@ import pytest
 
 from emotion_perception.io.sources import SourceError, VideoFileSource
 from emotion_perception.ros.diagnostics import ERROR
+from emotion_perception.ros.graph import UNITY_BRIDGE
 
 from conftest import BIN, spin_until, write_demo_video
 
@@ -110,7 +111,7 @@ def bridge_process(run: subprocess.Popen, timeout: float = 30) -> psutil.Process
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in psutil.Process(run.pid).children():
-            if 'unity_bridge_node' in ' '.join(child.cmdline()):
+            if UNITY_BRIDGE.module in child.cmdline():
                 return child
         time.sleep(0.2)
     raise AssertionError('run has no unity_bridge process')

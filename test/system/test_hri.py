@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import psutil
@@ -24,9 +23,9 @@ from emotion_perception.io.rep155 import (
 from emotion_perception.vision.face_crops import ALIGNED_EYES, aligned, cropped
 from emotion_perception.vision.results import Box
 
-from conftest import BIN, optional_toolchain, spin_until
+from conftest import BIN, ROOT, optional_toolchain, spin_until
 
-PROBES = Path(__file__).with_name('probes.py')
+PROBES = ROOT / 'test' / 'probes.py'
 needs_hri_msgs = optional_toolchain('hri_msgs (REP-155 messages)',
                                     importlib.util.find_spec('hri_msgs') is not None,
                                     'make ros-tools')

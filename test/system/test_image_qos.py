@@ -9,13 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import BIN
+from conftest import BIN, ROOT
 
-PROBES = Path(__file__).with_name('probes.py')
+PROBES = ROOT / 'test' / 'probes.py'
 
 
 @pytest.fixture(scope='module')

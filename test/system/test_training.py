@@ -168,6 +168,33 @@ def test_a_run_can_learn_a_teachers_scores(dataset, straight_run, tmp_path):
     assert proc.returncode == 2 and 'must be in [0, 1]' in proc.stderr, proc.stderr
 
 
+def test_a_teacher_run_crops_holds_out_by_name_reports_and_resumes_from_weights(dataset, tmp_path):
+    """The references' recipe: 40 px crops scored on ten views, L2 decay, a fixed hold-out."""
+    train_dir, val_dir = dataset
+    out = tmp_path / 'teacher'
+    recipe = ('--crop', '40', '--holdout', '20', '--test', str(val_dir), '--weights-only',
+              '--decay-in-gradient', '--weight-decay', '1e-4', '--label-smoothing', '0',
+              '--widths', '8', '16', '32', '64')
+    proc = _cli('train', str(train_dir), '--out', str(out), '--epochs', '2',
+                '--batch-size', '32', '--until-epoch', '1', *recipe)
+    assert proc.returncode == 0, proc.stderr
+    assert 'validating on' in proc.stderr and 'reporting on 70' in proc.stderr
+    groups, meta = load_arrays(out / CHECKPOINT)
+    assert set(groups) == {'model'} and meta['recipe']['network']['crop'] == 40
+    assert meta['recipe']['weight_decay_in_gradient'] is True and meta['recipe']['holdout'] == 20
+    proc = _cli('train', str(train_dir), '--out', str(out), '--resume', '--holdout', '10')
+    assert proc.returncode == 2 and 'holds out 20.0 % already' in proc.stderr
+    proc = _cli('train', str(train_dir), '--out', str(out), '--resume', '--test', str(val_dir))
+    assert proc.returncode == 0 and 'validating on' in proc.stderr, proc.stderr  # its own 20 %
+    records = [json.loads(line) for line in (out / EPOCH_LOG).read_text().splitlines()]
+    assert [r['epoch'] for r in records] == [1, 2]
+    assert {'val_accuracy', 'test_accuracy'} <= set(records[0])
+    assert {'val_accuracy_ten_crop', 'test_accuracy_ten_crop'} <= set(records[1])  # the last
+    proc = _cli('train', str(train_dir), '--out', str(tmp_path / 'both'), '--val',
+                str(val_dir), '--holdout', '10')
+    assert proc.returncode == 2 and '--val and --holdout' in proc.stderr
+
+
 def test_a_second_run_into_a_used_folder_is_refused(dataset, straight_run):
     proc = _cli('train', str(dataset[0]), '--out', str(straight_run))
     assert proc.returncode == 2 and 'pass --resume' in proc.stderr

@@ -110,3 +110,19 @@ def test_installed_files_are_found_in_the_checkout():
     assert share_dir('models') == ROOT / 'models'
     assert config_file('params.yaml') == ROOT / 'config' / 'params.yaml'
     assert config_file('params.yaml').is_file()
+
+
+def test_the_architecture_table_names_every_module_of_every_room():
+    rows = {}
+    for line in (ROOT / 'docs' / 'architecture.md').read_text().splitlines():
+        match = re.match(r'\| `(emotion_perception[\w/.]*)` \| (.+?) \| (.+) \|$', line)
+        if match:
+            rows[match.group(1)] = match.group(2)
+    rooms = {str(p.parent.relative_to(ROOT)) for p in PACKAGE.rglob('__init__.py')}
+    rooms -= {'emotion_perception'}
+    assert rooms | {'emotion_perception/installed.py'} == set(rows)
+    for room, holds in rows.items():
+        folder = ROOT / room
+        modules = {p.stem for p in folder.glob('*.py') if p.stem != '__init__'}
+        named = set(re.findall(r'`(\w+)`', holds))
+        assert modules <= named, (room, sorted(modules - named))

@@ -78,7 +78,7 @@ def _when(moment: Optional[datetime]) -> str:
 class CameraNode(Node):
     """Reads frames on a thread of its own and publishes each one, stamped at capture."""
 
-    #: Publishes images: its process publishes asynchronously (runner.dds_profile).
+    #: Publishes images: its process publishes asynchronously (main.dds_profile).
     PUBLISHES_IMAGES = True
 
     def __init__(self, **kwargs) -> None:

@@ -95,7 +95,7 @@ class HriNode(Node):
     the graph fell from 16 to 6 msg/s at 8 faces (benchmarks/bench_ros.py).
     """
 
-    #: Publishes images: its process publishes asynchronously (runner.dds_profile).
+    #: Publishes images: its process publishes asynchronously (main.dds_profile).
     PUBLISHES_IMAGES = True
 
     def __init__(self, **kwargs) -> None:

@@ -61,7 +61,7 @@ AnyImage = Union[Image, CompressedImage]
 class PerceptionNode(Node):
     """Always works on the newest image; older ones that arrive meanwhile are dropped."""
 
-    #: Publishes images: its process publishes asynchronously (runner.dds_profile).
+    #: Publishes images: its process publishes asynchronously (main.dds_profile).
     PUBLISHES_IMAGES = True
 
     def __init__(self, **kwargs) -> None:
