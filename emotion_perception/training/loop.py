@@ -9,6 +9,9 @@ optimizer state to float16 and writing them (`checkpoint.npz`); training goes on
 rounded values, so a run resumed from the file is the same run, step for step, as one that
 never stopped. A large network may keep only its weights (`keep_optimizer=False`: half the
 file, as a committed teacher checkpoint must be); its resume rebuilds the momentum.
+
+Why one module: the recipe, the checkpoint format and the trainer change together (a
+checkpoint one writes, the other must read); the data and the network are apart.
 """
 
 import json

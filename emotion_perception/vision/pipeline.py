@@ -3,6 +3,9 @@
 Its settings and model files are in vision.pipeline_config; finding new faces in
 vision.detection and vision.search, following known ones in vision.follow; this module
 joins them, frame by frame.
+
+Why one module: a frame's steps share the tracks and the frame's budgets (landmark fits,
+confirmations, classifier scores), so the per-frame loop reads best in one place.
 """
 
 from dataclasses import dataclass

@@ -17,8 +17,10 @@ from conftest import ROOT
 
 PACKAGE = ROOT / 'emotion_perception'
 SOURCES = sorted(PACKAGE.rglob('*.py')) + sorted((ROOT / 'launch').glob('*.py'))
-#: A module longer than this is split, or says in its docstring why not.
+#: No module is longer than this...
 MAX_LINES = 400
+#: ...and one longer than this says in its docstring why it is one module.
+EXPLAINED_LINES = 300
 TOPICS = {value for name, value in vars(interface).items() if name.endswith(('_TOPIC',
                                                                            '_NAMESPACE'))}
 #: Calls whose string argument would be a topic name typed in place.
@@ -75,7 +77,10 @@ def test_the_cycle_finder_would_see_one():
 @pytest.mark.parametrize('path', [p for p in SOURCES if p.parent.name != 'launch'],
                          ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_modules_stay_short_enough_to_read(path):
-    assert len(path.read_text().splitlines()) <= MAX_LINES
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES
+    if lines > EXPLAINED_LINES:
+        assert 'Why one module:' in (ast.get_docstring(ast.parse(path.read_text())) or '')
 
 
 def test_topic_names_are_typed_only_in_the_interface_module():
@@ -123,6 +128,6 @@ def test_the_architecture_table_names_every_module_of_every_room():
     assert rooms | {'emotion_perception/installed.py'} == set(rows)
     for room, holds in rows.items():
         folder = ROOT / room
-        modules = {p.stem for p in folder.glob('*.py') if p.stem != '__init__'}
+        modules = {p.stem for p in folder.glob('*.py') if not p.stem.startswith('__')}
         named = set(re.findall(r'`(\w+)`', holds))
         assert modules <= named, (room, sorted(modules - named))

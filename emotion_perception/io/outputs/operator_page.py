@@ -18,6 +18,9 @@ Privacy, as the Unity ports: this machine always, other hosts only through the a
 The Host header must be an address or `localhost`, so a web page that rebinds a name of
 its own to 127.0.0.1 is refused, and the WebSocket takes only the page's own origin (or
 `origins`): another page open in the same browser cannot read the stream.
+
+Why one module: the page's routes, its refusals (origin, host, allow-list) and its
+broadcast share one server and one connection budget; the page is operator_page.html.
 """
 
 import asyncio

@@ -21,6 +21,10 @@ Privacy: only addresses in `allow` may connect (loopback always may); others are
 at once, with a log line whose repeats are summarised. A browser on this machine could be
 made to connect by any web page it opens, so WebSocket handshakes that carry an `Origin`
 (browsers always send one) must come from a page on this machine or one of `origins`.
+
+Why one module: a client's life (admission, hello, queue, writer, reader, stop) is one
+state machine on one event loop; its wire format (unity_wire) and the access policy
+(access) are apart.
 """
 
 import asyncio

@@ -5,6 +5,9 @@ file, or what a killed recorder leaves: a folder without metadata.yaml, or an MC
 without its summary and end magic. `rosbags` refuses the last ("File end magic is
 invalid"); `mcap`'s StreamReader reads such a file front to back, up to its last complete
 chunk. Messages stay serialized (CDR) here; only images are decoded, to numpy.
+
+Why one module: reading whole bags (rosbags), cut ones (mcap) and writing share one
+notion of a bag's topics, types and image decoding.
 """
 
 import struct
