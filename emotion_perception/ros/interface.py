@@ -35,6 +35,9 @@ RAW_IMAGE_TOPIC = 'image_raw'
 #: it follows a remapping of `image_raw`.
 COMPRESSED_SUFFIX = '/compressed'
 COMPRESSED_IMAGE_TOPIC = RAW_IMAGE_TOPIC + COMPRESSED_SUFFIX
+#: The camera's calibration (sensor_msgs/CameraInfo), beside its images as image_transport
+#: pairs them: in the namespace of the resolved image topic (camera_info_topic).
+CAMERA_INFO_TOPIC = 'camera_info'
 #: Perception's output (emotion_perception_msgs/FaceExpressionArray), what every consumer reads.
 FACES_TOPIC = 'faces'
 #: The camera image with the faces drawn, made only while someone subscribes.
@@ -72,3 +75,8 @@ def recorded_topics(raw: bool = False) -> tuple[str, ...]:
     if not raw:
         return RECORDED_TOPICS
     return tuple(RAW_IMAGE_TOPIC if t == COMPRESSED_IMAGE_TOPIC else t for t in RECORDED_TOPICS)
+
+
+def camera_info_topic(resolved_image_topic: str) -> str:
+    """`camera_info` beside an image topic: /cam/image -> /cam/camera_info."""
+    return resolved_image_topic.rpartition('/')[0] + '/' + CAMERA_INFO_TOPIC

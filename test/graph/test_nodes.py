@@ -293,6 +293,8 @@ def test_missing_video_is_one_clear_line_and_the_camera_keeps_retrying():
     ('unity_bridge_node', 'port:=70000', 'port'),
     ('camera_node', 'rate:=fast', 'rate'),
     ('camera_node', 'schedule:=Mo 9-18', 'schedule rule'),
+    ('camera_node', 'camera_info_url:=/no/such/head.yaml', 'cannot read camera calibration'),
+    ('camera_node', 'camera_info_url:=package://robot/head.yaml', 'only file:// URLs'),
     ('unity_bridge_node', 'osc_targets:=localhost', 'OSC target'),
 ])
 def test_a_bad_parameter_value_is_one_clear_error(executable, param, message):
@@ -302,8 +304,7 @@ def test_a_bad_parameter_value_is_one_clear_error(executable, param, message):
     assert len(errors) == 1 and message in errors[0], proc.stderr
 
 
-def test_camera_publishes_bgr8_from_an_image_folder(tmp_path, astronaut,
-                                                                     ros_context):
+def test_camera_publishes_bgr8_from_an_image_folder(tmp_path, astronaut, ros_context):
     from rclpy.node import Node
     from rclpy.parameter import Parameter
     from rclpy.qos import qos_profile_sensor_data

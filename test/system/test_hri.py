@@ -14,6 +14,7 @@ import numpy as np
 import psutil
 import pytest
 
+from emotion_perception.io.camera_model import CameraModel
 from emotion_perception.io.rep155 import (
     FaceIds,
     face_transform,
@@ -73,10 +74,12 @@ def test_aligned_puts_tilted_eyes_level_at_their_place_and_cropped_is_square():
 def test_face_frames_follow_rep155_axes_and_the_head_pose(pose, gaze, up):
     from scipy.spatial.transform import Rotation
 
-    (x, y, z), quaternion = face_transform(Box(400, 120, 80, 80), *pose, 640, 480, 60.0)
+    camera = CameraModel.from_fov(640, 480, 60.0)
+    (x, y, z), quaternion = face_transform(Box(400, 120, 80, 80), *pose, camera)
     axes = Rotation.from_quat(quaternion).as_matrix()
     assert np.allclose(axes[:, 0], gaze, atol=1e-3) and np.allclose(axes[:, 2], up, atol=1e-3)
-    # 80 px of a 15 cm face at 60 degrees over 640 px: 1.04 m away, right of and above centre.
+    # Without landmarks: 80 px of a 15 cm face at 60 degrees over 640 px: 1.04 m away, right
+    # of and above centre.
     assert z == pytest.approx(554.26 * 0.15 / 80, rel=1e-3) and x > 0 and y < 0
 
 

@@ -4,6 +4,10 @@ Any frame source: a camera, a video, an image folder, the demo scene, or a bag r
 its recorded timing with its recorded stamps and frame_id. Outside its opening hours
 (`schedule`, or `~/set_enabled`) it releases the source (the camera's LED goes off) and
 publishes nothing, so the whole graph rests; `enabled` (latched) tells the others.
+`camera_info` goes with every image (ros.camera_info).
+
+Why one module: opening, reading, retrying, pacing and publishing a source share its
+state (open, failing, skipping) on one capture thread.
 """
 
 import array
@@ -18,11 +22,13 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Bool, Header
 from std_srvs.srv import SetBool
 
+from emotion_perception.io.camera_model import DEFAULT_HORIZONTAL_FOV
 from emotion_perception.io.opening_hours import OpeningHours
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.recording.bags import BagImage
 from emotion_perception.io.sources import FrameSource, SourceError, open_source, paced
 from emotion_perception.io.sources.bag import BagSource, replayed
+from emotion_perception.ros.camera_info import CameraInfoPublisher
 from emotion_perception.ros.conversions import array_to_image, time_from_ns
 from emotion_perception.ros.diagnostics import (
     ERROR,
@@ -52,6 +58,10 @@ CAMERA_PARAMETERS = (
     ParamSpec('height', 480, 'Output height in pixels (0 = the source\'s own; bags replay '
               'as recorded)', 0, 4320),
     ParamSpec('frame_id', 'camera', 'frame_id of the published images'),
+    ParamSpec('camera_info_url', '', 'Calibration file for camera_info (camera_calibration\'s '
+              'YAML: a path or file:///path); empty = a pinhole of horizontal_fov'),
+    ParamSpec('horizontal_fov', DEFAULT_HORIZONTAL_FOV, 'Horizontal field of view, degrees, '
+              'of camera_info without a calibration file', 1.0, 179.0),
     ParamSpec('loop', True, 'Start a video or image folder again at its end'),
     ParamSpec('retry_period', 2.0, 'Seconds between attempts to open a missing source',
               0.1, 60.0),
@@ -87,6 +97,8 @@ class CameraNode(Node):
         with reported(self):
             self.params = declare(self, CAMERA_PARAMETERS, read_only=True)
             self._hours = OpeningHours(self.params['schedule'])
+            self._info = CameraInfoPublisher(self, self.params['camera_info_url'],
+                                             self.params['horizontal_fov'])
         # Reliability and depth can be overridden per topic, as ROS 2 allows, e.g.
         # qos_overrides./image_raw.publisher.reliability: best_effort across a network.
         self._pub = self.create_publisher(Image, RAW_IMAGE_TOPIC, IMAGE_PUBLISHER_QOS,
@@ -246,6 +258,7 @@ class CameraNode(Node):
             if not p['restamp']:
                 header.stamp = time_from_ns(recorded.stamp)
         self._pub.publish(array_to_image(frame, header))
+        self._info.publish(header, frame.shape[1], frame.shape[0])
         if self._jpeg_pub.get_subscription_count():
             self._jpeg_pub.publish(self._compressed(frame, header, recorded))
         self._published += 1

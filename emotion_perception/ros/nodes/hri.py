@@ -17,8 +17,9 @@ from typing import Optional
 from geometry_msgs.msg import Quaternion, TransformStamped, Vector3
 from rclpy.node import Node
 from rclpy.publisher import Publisher
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CameraInfo, Image
 
+from emotion_perception.io.camera_model import DEFAULT_HORIZONTAL_FOV, CameraModel
 from emotion_perception.io.parameters import ParamSpec
 from emotion_perception.io.rep155 import (
     HRI_EXPRESSIONS,
@@ -27,14 +28,22 @@ from emotion_perception.io.rep155 import (
     normalized_landmarks,
     normalized_roi,
 )
-from emotion_perception.ros.conversions import array_to_image, image_to_array, msg_to_result
+from emotion_perception.ros.conversions import (
+    array_to_image,
+    camera_model_from_msg,
+    image_to_array,
+    msg_to_result,
+)
 from emotion_perception.ros.diagnostics import OK, DiagnosticsReporter, RateMeter, Report
 from emotion_perception.ros.image_subscription import ImagesWhileWanted
 from emotion_perception.ros.interface import (
     FACES_TOPIC,
     HRI_FACES_NAMESPACE,
     IMAGE_PUBLISHER_QOS,
+    IMAGE_SUBSCRIBER_QOS,
     MESSAGE_DEPTH,
+    RAW_IMAGE_TOPIC,
+    camera_info_topic,
 )
 from emotion_perception.ros.ros_params import declare
 from emotion_perception.ros.setup_errors import reported
@@ -50,8 +59,9 @@ except ImportError:
 HRI_PARAMETERS = (
     ParamSpec('crop_size', 128, 'Side of the cropped and aligned face images, pixels',
               16, 1024),
-    ParamSpec('horizontal_fov', 60.0, 'Camera horizontal field of view, degrees: places the '
-              'face_<id> frames (images\' frame_id taken as an optical frame)', 10.0, 170.0),
+    ParamSpec('horizontal_fov', DEFAULT_HORIZONTAL_FOV, 'Camera horizontal field of view, '
+              'degrees: places the face_<id> tf frames until a camera_info arrives', 1.0,
+              179.0),
 )
 #: Where REP-155 puts faces (relative: a namespace moves it along with the graph).
 #: Images kept while their faces are being computed (about a quarter second at 30 fps).
@@ -104,6 +114,11 @@ class HriNode(Node):
             self._hri = hri_messages()
             params = declare(self, HRI_PARAMETERS, read_only=True)
         self._crop_size, self._fov = params['crop_size'], params['horizontal_fov']
+        #: The camera's own model, once its camera_info arrives (else horizontal_fov's).
+        self._camera: Optional[CameraModel] = None
+        self.create_subscription(
+            CameraInfo, camera_info_topic(self.resolve_topic_name(RAW_IMAGE_TOPIC)),
+            self._on_camera_info, IMAGE_SUBSCRIBER_QOS)
         self._tf = TransformBroadcaster(self) if TransformBroadcaster else None
         self._ids = FaceIds()
         self._faces: dict[int, FaceTopics] = {}
@@ -156,12 +171,23 @@ class HriNode(Node):
                                     if face.head_pose is not None])
         self._published += 1
 
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        """Keep the camera's model; an uncalibrated one (K all zero) leaves the last."""
+        camera = camera_model_from_msg(msg)
+        if camera is not None and camera != self._camera:
+            if self._camera is None:
+                self.get_logger().info(f'face frames placed with {msg.header.frame_id}\'s '
+                                       f'camera_info (fx {camera.fx:.1f} px)')
+            self._camera = camera
+
     def _frame(self, face: Face, msg: FaceExpressionArray) -> TransformStamped:
-        """REP-155's `face_<id>` in the images' frame, from the box and the head pose."""
+        """REP-155's `face_<id>` in the images' frame: where its eyes put it, as it turns."""
         pose = face.head_pose
+        camera = self._camera or CameraModel.from_fov(msg.image_width, msg.image_height,
+                                                      self._fov)
         (x, y, z), (qx, qy, qz, qw) = face_transform(
-            face.box, pose.yaw, pose.pitch, pose.roll, msg.image_width, msg.image_height,
-            self._fov)
+            face.box, pose.yaw, pose.pitch, pose.roll,
+            camera.scaled(msg.image_width, msg.image_height), face.landmarks)
         moved = TransformStamped(header=msg.header,
                                  child_frame_id=f'face_{self._faces[face.id].id}')
         moved.transform.translation = Vector3(x=x, y=y, z=z)
