@@ -195,6 +195,19 @@ def test_a_teacher_run_crops_holds_out_by_name_reports_and_resumes_from_weights(
     assert proc.returncode == 2 and '--val and --holdout' in proc.stderr
 
 
+def test_a_whole_face_student_learns_from_a_cropping_teachers_views(dataset, straight_run,
+                                                                   tmp_path):
+    """The teacher sees the centre window of each face the student is shown, and its mirror."""
+    train_dir, val_dir = dataset
+    teacher = tmp_path / 'cropping-teacher'
+    _train(train_dir, val_dir, teacher, '--crop', '40', '--widths', '8', '16', '32', '64')
+    student = tmp_path / 'student'
+    _train(train_dir, val_dir, student, '--teacher', str(teacher / BEST), '--distill', '1', '2')
+    recipe = load_arrays(student / CHECKPOINT)[1]['recipe']
+    assert recipe['teacher'] == str(teacher / BEST) and recipe['network']['crop'] == 0
+    assert _losses(student) != pytest.approx(_losses(straight_run), rel=1e-3)
+
+
 def test_a_second_run_into_a_used_folder_is_refused(dataset, straight_run):
     proc = _cli('train', str(dataset[0]), '--out', str(straight_run))
     assert proc.returncode == 2 and 'pass --resume' in proc.stderr
