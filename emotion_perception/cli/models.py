@@ -83,7 +83,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument('dataset', help='folder with one sub-folder per expression (FER2013 layout)')
     p.add_argument('--json', action='store_true', help='print one JSON object')
     p.add_argument('--no-flip', action='store_true', help='no mirror-image averaging')
-    p.add_argument('--classifier', choices=sorted(CLASSIFIERS), default=DEFAULT_CLASSIFIER,
+    p.add_argument('--classifier', choices=list(CLASSIFIERS), default=DEFAULT_CLASSIFIER,
                    help='which installed expression model (default: trained)')
     p.add_argument('--model', help='a .tflite file to evaluate instead')
     p.add_argument('--exclude-duplicates-of', metavar='DIR',

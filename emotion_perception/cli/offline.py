@@ -128,6 +128,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help='bag output: only the faces, not the input topics')
     p.add_argument('--params', help='ROS 2 parameter YAML (its perception section)')
     p.add_argument('--max-frames', type=int, help='stop after this many frames')
-    p.add_argument('--classifier', choices=sorted(CLASSIFIERS),
+    p.add_argument('--classifier', choices=list(CLASSIFIERS),
                    help='expression model (default: the params file\'s, else trained)')
     p.set_defaults(func=cmd_process)

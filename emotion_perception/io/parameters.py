@@ -84,7 +84,7 @@ PIPELINE_NAMES = frozenset(p.name for p in PIPELINE_PARAMETERS)
 CLASSIFIER = ParamSpec('classifier', DEFAULT_CLASSIFIER, 'Expression model: trained (this '
                        'project\'s network, models/expression_vgg.md) or fer (the original '
                        'scripts\' mini-XCEPTION, for comparison)',
-                       choices=tuple(sorted(CLASSIFIERS)))
+                       choices=tuple(CLASSIFIERS))
 
 
 #: The perception node's own parameters, read once at start (`process` reads its

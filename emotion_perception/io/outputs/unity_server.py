@@ -175,12 +175,19 @@ class UnityServer:
         self._thread.call(self._fan_out, Frame.of_status(state))
 
     def _fan_out(self, frame: Frame) -> None:
-        """On the loop: append to each client's queue, dropping its oldest if full."""
+        """On the loop: append to each client's queue, dropping its oldest if full.
+
+        A client that asks for frames gets one per request: the first to arrive while it
+        waits, then none until it asks again (two arriving before its writer ran once left
+        the second in its socket, read a request later, a second old).
+        """
         self._newest = frame
         for client in self._clients:
-            if client.on_request and not client.waiting:
-                continue
-            if len(client.pending) == client.pending.maxlen:
+            if client.on_request:
+                if not client.waiting:
+                    continue
+                client.waiting = False
+            elif len(client.pending) == client.pending.maxlen:
                 self.stats.dropped += 1
             client.pending.append(frame.legacy if client.legacy else frame.line)
             client.ready.set()
@@ -301,7 +308,7 @@ class UnityServer:
                 while client.pending:
                     line = client.pending.popleft()
                     await client.send(line)
-                    client.last_sent, client.waiting = line, False
+                    client.last_sent = line
                     self.stats.sent += 1
                     if client.legacy:  # the original's pace: one document per read
                         await asyncio.sleep(self._legacy_period)

@@ -139,3 +139,35 @@ def test_requests_are_told_from_garbage():
 def test_settings_it_cannot_use_are_refused_before_binding(settings, reason):
     with pytest.raises(ValueError, match=reason):
         UnityServer('127.0.0.1', 0, **settings)
+
+
+def test_a_waiting_pulling_client_gets_one_frame_however_many_arrive_at_once(server):
+    with socket.create_connection(('127.0.0.1', server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b'{"type":"next"}\n')
+        buffer = b''
+
+        def lines(count: int) -> list[bytes]:
+            nonlocal buffer
+            while buffer.count(b'\n') < count:
+                buffer += sock.recv(1 << 16)
+            *got, buffer = buffer.split(b'\n', count)
+            return got
+
+        server.publish(_frame(1))
+        hello, first = lines(2)
+        assert hello + b'\n' == HELLO and json.loads(first)['frame'] == 1
+        deadline = time.monotonic() + TIMEOUT
+        while server.stats.sent < 1 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        sock.sendall(b'{"type":"next"}\n')  # nothing newer yet: it waits
+        time.sleep(0.05)  # the request has reached the server
+        for number in (2, 3, 4):  # all fanned out before its writer runs again
+            server.publish(_frame(number))
+        assert json.loads(lines(1)[0])['frame'] == 2
+        sock.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            buffer += sock.recv(1 << 16)  # no second frame waits to be read a request late
+        assert buffer == b''
+        sock.settimeout(TIMEOUT)
+        sock.sendall(b'{"type":"next"}\n')
+        assert json.loads(lines(1)[0])['frame'] == 4  # the newest, when it asks
