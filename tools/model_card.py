@@ -59,10 +59,16 @@ def read_run(folder: Path) -> tuple[list[dict], dict, dict]:
     """A run's epoch log, its best weights' metadata and its checkpoint's metadata.
 
     The recipe to describe is the checkpoint's: `--resume --epochs N` re-plans the
-    schedule after the best epoch, whose file keeps the plan it was saved under.
+    schedule after the best epoch, whose file keeps the plan it was saved under. A run
+    still training over several sittings commits its checkpoint only (its best weights
+    stay on the machine until it ends): its best is then the checkpoint's record.
     """
     epochs = [json.loads(line) for line in (folder / EPOCH_LOG).read_text().splitlines()]
-    return epochs, load_arrays(folder / BEST)[1], load_arrays(folder / CHECKPOINT)[1]
+    checkpoint = load_arrays(folder / CHECKPOINT)[1]
+    if not (folder / BEST).is_file():
+        return epochs, {**checkpoint, 'val_accuracy': checkpoint.get('best_accuracy', 0.0)}, \
+            checkpoint
+    return epochs, load_arrays(folder / BEST)[1], checkpoint
 
 
 def plans(epochs: list[dict], recipe: dict) -> list[tuple[int, int]]:
